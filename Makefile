@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make lab` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MODE   ?= quick
+NB     ?=
+LAB_ARGS ?=
+
+.PHONY: lab test unit run setup clean-venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the pins or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+# Unit tests, notebook lint, then nbval over every notebook in test mode.
+test: $(STAMP)
+	COURSE_MODE=test $(PY) -m pytest
+
+# Only the unit tests and the lint (no notebook execution).
+unit: $(STAMP)
+	COURSE_MODE=test $(PY) -m pytest tests
+
+# Headless run with a timing/memory/metrics table, e.g. make run MODE=quick NB="02 03"
+run: $(STAMP)
+	$(PY) -m course_utils run --mode $(MODE) $(NB) $(RUN_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,93 @@
+"""Colab links and the Colab setup cell, all built from one setting in ``pyproject.toml``.
+
+``[tool.course] repository`` and ``branch`` name the public repository. From them come
+the README's "Open in Colab" badges and the first code cell of every notebook, which on
+Colab clones the course and installs ``course_utils`` and elsewhere does nothing.
+After changing the setting, ``python -m course_utils colab`` rewrites both.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from . import paths
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SETUP_MARKER = "# Colab setup"
+
+
+def settings(pyproject: Path | None = None) -> tuple[str, str]:
+    """``(repository URL, branch)`` from ``[tool.course]`` in ``pyproject.toml``."""
+    pyproject = pyproject or paths.repo_root() / "pyproject.toml"
+    with open(pyproject, "rb") as fh:
+        cfg = tomllib.load(fh)["tool"]["course"]
+    return cfg["repository"].rstrip("/"), cfg.get("branch", "main")
+
+
+def colab_url(notebook: str, pyproject: Path | None = None) -> str:
+    """The Colab address of ``notebooks/<notebook>`` in the public repository."""
+    repo, branch = settings(pyproject)
+    match = re.match(r"https://github\.com/([^/]+/[^/]+)$", repo)
+    if not match:
+        raise ValueError(f"[tool.course] repository must be https://github.com/OWNER/NAME, got {repo!r}")
+    return f"https://colab.research.google.com/github/{match.group(1)}/blob/{branch}/notebooks/{notebook}"
+
+
+def badge(notebook: str, pyproject: Path | None = None) -> str:
+    """Markdown for an "Open in Colab" badge linking to ``notebook``."""
+    return (
+        f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab_url(notebook, pyproject)})"
+    )
+
+
+def setup_cell_source(pyproject: Path | None = None) -> str:
+    """The first code cell of every notebook: a no-op except on Colab."""
+    repo, branch = settings(pyproject)
+    return (
+        f"{SETUP_MARKER}: on Colab, fetch the course and install its helpers; elsewhere nothing happens.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f"    !git clone -q --depth 1 --branch {branch} {repo} /content/course\n"
+        "    %pip install -q -e /content/course\n"
+        '    sys.path.insert(0, "/content/course")\n'
+        "    %cd /content/course/notebooks"
+    )
+
+
+def sync(root: Path | None = None) -> list[Path]:
+    """Rewrite every notebook's Colab setup cell and the README badges; return changed files."""
+    import nbformat
+
+    root = root or paths.repo_root()
+    pyproject = root / "pyproject.toml"
+    changed = []
+    source = setup_cell_source(pyproject)
+    for nb_path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and cell.source.startswith(SETUP_MARKER):
+                if cell.source != source:
+                    cell.source = source
+                    nbformat.write(nb, nb_path)
+                    changed.append(nb_path)
+                break
+    readme = root / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        new = re.sub(
+            r"\(https://colab\.research\.google\.com/github/[^)]*/notebooks/([^)]+\.ipynb)\)",
+            lambda m: f"({colab_url(m.group(1), pyproject)})",
+            text,
+        )
+        if new != text:
+            readme.write_text(new, encoding="utf-8")
+            changed.append(readme)
+    return changed

@@ -1,0 +1,241 @@
+"""The course's one runtime switch: the run mode, budgets, seeding and the device summary.
+
+Every notebook starts with ``info = course_utils.setup()`` and reads its sizes from one
+parameters cell built with :func:`budget`, for example::
+
+    EPOCHS = course_utils.budget(test=1, quick=5, full=30)
+
+The mode comes from the ``COURSE_MODE`` environment variable:
+
+* ``test``  - smallest data and 1-2 epochs, for nbval and CI (a minute or so per notebook);
+* ``quick`` - a laptop CPU, a few minutes per notebook, results that mean something;
+* ``full``  - a GPU, full datasets and epochs.
+
+Unset means ``full`` when a GPU is visible and ``quick`` otherwise. Importing this module
+does not import TensorFlow; :func:`setup` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import random
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+MODES = ("test", "quick", "full")
+MODE_ENV = "COURSE_MODE"
+
+#: GPUs from this compute capability on have tensor cores, where float16 maths pays off.
+MIXED_PRECISION_MIN_CAPABILITY = (7, 0)
+
+
+@dataclass(frozen=True)
+class GPU:
+    """One visible GPU: its TensorFlow name, marketing name and CUDA compute capability."""
+
+    name: str
+    device_name: str = "GPU"
+    compute_capability: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What :func:`setup` configured; ``str(info)`` is the one-line summary it printed."""
+
+    mode: str
+    backend: str
+    keras_version: str
+    device: str
+    precision: str
+    data_policy: str
+    seed: int
+    gpus: tuple[GPU, ...] = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        return (
+            f"mode={self.mode} | Keras {self.keras_version} ({self.backend}) | "
+            f"device={self.device} | precision={self.precision} | data={self.data_policy}"
+        )
+
+
+def _env_mode() -> str | None:
+    """The mode named by ``COURSE_MODE``, ``None`` when unset; ``ValueError`` when invalid."""
+    raw = os.environ.get(MODE_ENV, "").strip().lower()
+    if not raw:
+        return None
+    if raw not in MODES:
+        raise ValueError(
+            f"{MODE_ENV}={os.environ[MODE_ENV]!r} is not a run mode; use one of: test, quick, full"
+        )
+    return raw
+
+
+def detect_gpus() -> list[GPU]:
+    """The GPUs TensorFlow can see, with their compute capability when TensorFlow reports it."""
+    import tensorflow as tf
+
+    gpus = []
+    for device in tf.config.list_physical_devices("GPU"):
+        try:
+            details = tf.config.experimental.get_device_details(device)
+        except Exception:  # pragma: no cover - depends on the driver
+            details = {}
+        gpus.append(
+            GPU(
+                name=device.name,
+                device_name=details.get("device_name", "GPU"),
+                compute_capability=details.get("compute_capability"),
+            )
+        )
+    return gpus
+
+
+def mode(gpus: Sequence[GPU] | None = None) -> str:
+    """The current run mode: ``"test"``, ``"quick"`` or ``"full"``.
+
+    ``COURSE_MODE`` wins when set; an unknown value raises ``ValueError`` naming the valid
+    ones. Unset means ``"full"`` with a GPU and ``"quick"`` without. ``gpus`` replaces GPU
+    detection (tests pass a fake list); by default TensorFlow is asked.
+    """
+    chosen = _env_mode()
+    if chosen is not None:
+        return chosen
+    if gpus is None:
+        gpus = detect_gpus()
+    return "full" if len(gpus) > 0 else "quick"
+
+
+def is_test_mode() -> bool:
+    """True when ``COURSE_MODE=test``. Never imports TensorFlow (the data loaders use it)."""
+    return _env_mode() == "test"
+
+
+def budget(*, test: Any, quick: Any, full: Any, gpus: Sequence[GPU] | None = None) -> Any:
+    """Return the value given for the current mode, e.g. ``budget(test=1, quick=5, full=30)``."""
+    return {"test": test, "quick": quick, "full": full}[mode(gpus)]
+
+
+def supports_mixed_precision(gpus: Sequence[GPU]) -> bool:
+    """True when every GPU has compute capability 7.0 or newer (tensor cores)."""
+    if not gpus:
+        return False
+    return all(
+        g.compute_capability is not None
+        and tuple(g.compute_capability) >= MIXED_PRECISION_MIN_CAPABILITY
+        for g in gpus
+    )
+
+
+def data_policy(current_mode: str) -> str:
+    """One phrase describing where datasets come from in this mode."""
+    if current_mode == "test":
+        return "offline data only (test mode)"
+    mirror = os.environ.get("COURSE_DATA_MIRROR")
+    source = f"mirror {mirror}" if mirror else "official URLs"
+    return f"local cache, then {source}, else offline fallback"
+
+
+# Start-up lines TensorFlow's C++ core writes to stderr on every import, GPU or not.
+_TF_STARTUP_NOISE = (
+    "absl::InitializeLog",
+    "cudart_stub.cc",
+    "cpu_feature_guard.cc",
+    "To enable the following instructions",
+    "cuda_platform.cc",
+    "Unable to register cu",
+    "computation_placer.cc",
+)
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's C++ and Python info logs (call before importing TensorFlow)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+@contextlib.contextmanager
+def _filtered_stderr():
+    """Hide TensorFlow's start-up chatter written straight to file descriptor 2.
+
+    Everything else that reached stderr meanwhile is passed on unchanged.
+    """
+    try:
+        fd = sys.__stderr__.fileno() if sys.__stderr__ else 2
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):  # no real descriptor: nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as buf:
+        sys.stderr.flush()
+        os.dup2(buf.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            buf.seek(0)
+            text = buf.read().decode("utf-8", "replace")
+            kept = [ln for ln in text.splitlines() if not any(n in ln for n in _TF_STARTUP_NOISE)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+def setup(seed: int = 0, *, gpus: Sequence[GPU] | None = None, verbose: bool = True) -> RuntimeInfo:
+    """Configure the run and print one summary line; return it as a :class:`RuntimeInfo`.
+
+    Seeds Python, NumPy and the Keras backend with ``seed``; quiets TensorFlow's logs;
+    detects GPUs (``gpus`` injects a fake list for tests); on GPUs of compute capability
+    7.0 or newer turns on the ``mixed_float16`` policy, otherwise keeps ``float32``.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    _env_mode()  # fail on a bad COURSE_MODE before the slow TensorFlow import
+    quiet_tensorflow()
+
+    with _filtered_stderr():
+        import keras
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        if gpus is None:
+            gpus = detect_gpus()
+    gpus = tuple(gpus)
+    current_mode = mode(gpus)
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+    if supports_mixed_precision(gpus):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        precision = "mixed_float16"
+    else:
+        keras.mixed_precision.set_global_policy("float32")
+        precision = "float32"
+
+    if gpus:
+        names = sorted({g.device_name for g in gpus})
+        device = f"{len(gpus)} GPU ({', '.join(names)})"
+    else:
+        device = f"CPU ({os.cpu_count() or 1} cores, {platform.machine()})"
+
+    info = RuntimeInfo(
+        mode=current_mode,
+        backend=keras.backend.backend(),
+        keras_version=keras.__version__,
+        device=device,
+        precision=precision,
+        data_policy=data_policy(current_mode),
+        seed=int(seed),
+        gpus=gpus,
+    )
+    if verbose:
+        print(info)
+    return info
