@@ -1,0 +1,12 @@
+"""Metrics taught in the notebooks, written from scratch and tested against libraries.
+
+Grouped by task in submodules and re-exported here, so ``course_utils.metrics.iou`` style
+names work: ``detection`` (mAP, notebook 03), ``segmentation`` (pixel accuracy, IoU, Dice,
+notebook 04), ``generative`` (Frechet distance, notebook 06) and ``image`` (PSNR, SSIM,
+notebook 07).
+"""
+
+# detection (notebook 03)
+from .segmentation import confusion_matrix, dice, mean_iou, per_class_dice, per_class_iou, pixel_accuracy  # segmentation (notebook 04)
+from .generative import frechet_distance, gaussian_frechet_distance  # generative (notebook 06)
+# image (notebook 07)

@@ -1,0 +1,93 @@
+"""The headless runner: table, JSON, metrics, peak memory, --inplace and failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import runner
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "course_utils", "run", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.fixture
+def fixtures(tmp_path) -> Path:
+    for nb in FIXTURES.glob("*.ipynb"):
+        shutil.copy(nb, tmp_path / nb.name)
+    return tmp_path
+
+
+def test_runner_records_metrics_and_writes_json(fixtures):
+    proc = run_cli("--mode", "test", "records_metric.ipynb", "--json", "out.json", cwd=fixtures)
+    assert proc.returncode == 0, proc.stderr
+    header, row = proc.stdout.strip().splitlines()
+    assert header.split()[:5] == ["notebook", "mode", "status", "seconds", "peak"]
+    assert row.split()[:3] == ["records_metric", "test", "ok"]
+    assert "answer=42" in row and "dataset=fixture" in row
+
+    data = json.loads((fixtures / "out.json").read_text())
+    [entry] = data["notebooks"]
+    assert set(entry) == {"name", "mode", "status", "seconds", "peak_rss_mb", "metrics"}
+    assert entry["name"] == "records_metric" and entry["mode"] == "test" and entry["status"] == "ok"
+    assert entry["metrics"] == {"answer": 42, "dataset": "fixture"}
+    assert entry["seconds"] > 0
+    # the kernel held a 64 MB block: the peak must show it
+    assert entry["peak_rss_mb"] > 64
+
+
+def test_runner_sets_the_mode_in_the_kernel(fixtures):
+    path = fixtures / "records_metric.ipynb"
+    result = runner.run_notebook(path, "quick", inplace=True)
+    assert result.status == "ok"
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == [1, 2]
+    assert code[0].outputs[0]["text"] == "mode quick\n"
+
+
+def test_failing_notebook_exits_non_zero_and_shows_the_cell(fixtures):
+    before = (fixtures / "fails.ipynb").read_bytes()
+    proc = run_cli("--mode", "test", "--inplace", "fails.ipynb", "--json", "out.json", cwd=fixtures)
+    assert proc.returncode == 1
+    assert "value = 1 / 0  # the failing cell" in proc.stderr
+    assert "ZeroDivisionError" in proc.stderr
+    assert "failed: fails" in proc.stderr
+    [entry] = json.loads((fixtures / "out.json").read_text())["notebooks"]
+    assert entry["status"] == "failed"
+    assert entry["metrics"] == {"before_failure": 1}  # recorded before the failure
+    # a failed run never writes error outputs into the notebook
+    assert (fixtures / "fails.ipynb").read_bytes() == before
+
+
+def test_resolve_by_stem_prefix_and_path(tmp_path):
+    for name in ("00_setup", "01_convolution_math", "02_cnn_classification"):
+        nbformat.write(nbformat.v4.new_notebook(), tmp_path / f"{name}.ipynb")
+    found = runner.resolve(["02", "00_setup", str(tmp_path / "01_convolution_math.ipynb")], tmp_path)
+    assert [p.stem for p in found] == ["02_cnn_classification", "00_setup", "01_convolution_math"]
+    assert [p.stem for p in runner.resolve([], tmp_path)][0] == "00_setup"
+    with pytest.raises(ValueError, match="expected one of"):
+        runner.resolve(["07"], tmp_path)
+
+
+def test_unknown_notebook_is_a_usage_error(fixtures):
+    proc = run_cli("--mode", "test", "99_missing", cwd=fixtures)
+    assert proc.returncode == 2
+    assert "99_missing" in proc.stderr
+
+
+def test_bad_mode_is_rejected(fixtures):
+    with pytest.raises(ValueError, match="mode"):
+        runner.run_notebook(fixtures / "records_metric.ipynb", "fast")
