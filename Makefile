@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 MODE   ?= quick
 NB     ?=
 LAB_ARGS ?=
+# Jupyter refuses to start as root (containers, some lab machines) unless told it may.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test unit run setup clean-venv
 
@@ -22,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml | $(PY)
 setup: $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # Unit tests, notebook lint, then nbval over every notebook in test mode.
 test: $(STAMP)
