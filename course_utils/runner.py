@@ -162,6 +162,8 @@ def run_notebook(
             timeout=timeout,
             kernel_name=kernel_name,
             resources={"metadata": {"path": str(path.parent)}},
+            # ipykernel's start-up warnings (e.g. about local TCP) are noise in a report.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
 
         def on_start(**_: Any) -> None:
