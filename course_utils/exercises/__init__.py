@@ -9,9 +9,9 @@ per notebook and are re-exported here.
 from ._check import feedback, not_answered
 
 # notebook 01
-# notebook 02
-# notebook 03
+from .nb02 import check_half_params, check_layer_shapes, check_stable_softmax  # notebook 02
+from .nb03 import check_anchor_match, check_iou, check_nms  # notebook 03
 # notebook 04
-# notebook 05
-# notebook 06
+from .nb05 import check_beta_kl, check_kl_gaussians, check_reparam_sample  # notebook 05
+from .nb06 import check_generator_output_shape, check_mode_collapse, check_optimal_discriminator  # notebook 06
 # notebook 07
