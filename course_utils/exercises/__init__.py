@@ -8,7 +8,7 @@ per notebook and are re-exported here.
 
 from ._check import feedback, not_answered
 
-# notebook 01
+from .nb01 import check_avg_pool_as_conv, check_horizontal_edge_kernel, check_output_size, check_param_count  # notebook 01
 from .nb02 import check_half_params, check_layer_shapes, check_stable_softmax  # notebook 02
 from .nb03 import check_anchor_match, check_iou, check_nms  # notebook 03
 # notebook 04
