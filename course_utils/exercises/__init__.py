@@ -11,7 +11,7 @@ from ._check import feedback, not_answered
 from .nb01 import check_avg_pool_as_conv, check_horizontal_edge_kernel, check_output_size, check_param_count  # notebook 01
 from .nb02 import check_half_params, check_layer_shapes, check_stable_softmax  # notebook 02
 from .nb03 import check_anchor_match, check_iou, check_nms  # notebook 03
-# notebook 04
+from .nb04 import check_dice_from_iou, check_iou_dice, check_transposed_output_size  # notebook 04
 from .nb05 import check_beta_kl, check_kl_gaussians, check_reparam_sample  # notebook 05
 from .nb06 import check_generator_output_shape, check_mode_collapse, check_optimal_discriminator  # notebook 06
 # notebook 07
