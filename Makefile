@@ -9,7 +9,7 @@ LAB_ARGS ?=
 # Jupyter refuses to start as root (containers, some lab machines) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test unit run setup clean-venv
+.PHONY: lab test unit run setup weights clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ unit: $(STAMP)
 # Headless run with a timing/memory/metrics table, e.g. make run MODE=quick NB="02 03"
 run: $(STAMP)
 	$(PY) -m course_utils run --mode $(MODE) $(NB) $(RUN_ARGS)
+
+# Retrain notebook 07's course weights (data/weights/) on the training photos: about an hour on
+# two CPU cores; resumable. The committed weights were made by exactly these commands.
+weights: $(STAMP)
+	$(PY) -m course_utils.pretrain denoiser --minutes 50 --threads 2
+	$(PY) -m course_utils.pretrain espcn --minutes 12 --threads 1
 
 clean-venv:
 	rm -rf $(VENV)

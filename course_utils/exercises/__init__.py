@@ -14,4 +14,4 @@ from .nb03 import check_anchor_match, check_iou, check_nms  # notebook 03
 from .nb04 import check_dice_from_iou, check_iou_dice, check_transposed_output_size  # notebook 04
 from .nb05 import check_beta_kl, check_kl_gaussians, check_reparam_sample  # notebook 05
 from .nb06 import check_generator_output_shape, check_mode_collapse, check_optimal_discriminator  # notebook 06
-# notebook 07
+from .nb07 import check_depth_to_space_shape, check_psnr_of_error, check_residual_learning  # notebook 07
