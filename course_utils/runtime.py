@@ -150,6 +150,7 @@ _TF_STARTUP_NOISE = (
     "cuda_platform.cc",
     "Unable to register cu",
     "computation_placer.cc",
+    "oneDNN custom operations are on",  # port.cc, on CPUs where TensorFlow uses oneDNN (AVX-512 ones)
 )
 
 

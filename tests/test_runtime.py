@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -153,3 +154,18 @@ def test_setup_rejects_bad_mode_before_importing(monkeypatch):
     monkeypatch.setenv("COURSE_MODE", "fast")
     with pytest.raises(ValueError, match="test, quick, full"):
         runtime.setup(gpus=[])
+
+
+def test_filtered_stderr_drops_tensorflow_startup_lines_only(capfd):
+    # Lines written straight to file descriptor 2, as TensorFlow's C++ core does.
+    noise = (
+        "I0000 00:00:1.0  1 port.cc:153] oneDNN custom operations are on. You may see slightly "
+        "different numerical results due to floating-point round-off errors.\n"
+        "I0000 00:00:1.0  1 cpu_feature_guard.cc:210] This TensorFlow binary is optimized ...\n"
+    )
+    other = "E0000 00:00:1.0  1 some_kernel.cc:1] a real error must stay visible\n"
+    with runtime._filtered_stderr():
+        os.write(2, (noise + other).encode())
+    err = capfd.readouterr().err
+    assert "a real error must stay visible" in err
+    assert "oneDNN" not in err and "cpu_feature_guard" not in err
