@@ -20,6 +20,8 @@ from typing import Any, Mapping
 import numpy as np
 
 REPORT_ENV = "COURSE_REPORT_PATH"
+#: Where ``setup()`` writes what it configured (mode, precision) for the headless runner.
+RUNTIME_ENV = "COURSE_RUNTIME_PATH"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _METRICS: dict[str, Any] = {}
 
@@ -93,6 +95,13 @@ def show(values: Mapping[str, Any] | None = None) -> None:
     print(f"{'-' * width}  {'-' * 5}")
     for key, value in values.items():
         print(f"{key:<{width}}  {format_value(value)}")
+
+
+def write_runtime(values: Mapping[str, Any]) -> None:
+    """Write ``values`` to the file named by ``COURSE_RUNTIME_PATH``, when the runner set it."""
+    path = os.environ.get(RUNTIME_ENV)
+    if path:
+        _write_atomic(Path(path), {str(k): to_jsonable(v, name=str(k)) for k, v in values.items()})
 
 
 def read(path: str | os.PathLike) -> dict[str, Any]:

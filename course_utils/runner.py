@@ -2,17 +2,25 @@
 
 Usage::
 
-    python -m course_utils run [--mode M] [NOTEBOOK ...] [--inplace] [--json PATH]
+    python -m course_utils run [--mode M] [--precision P] [-p NAME=VALUE ...] [NOTEBOOK ...]
+                               [--inplace] [--json PATH]
 
 Each notebook runs in a fresh kernel (nbclient) with ``COURSE_MODE`` set. A notebook is
 named by path, by file name, by stem (``00_setup``) or by its two-digit prefix (``02``);
 with no names, every notebook in ``notebooks/`` runs. ``--inplace`` writes the executed
 outputs back into the notebook (only when it succeeded, so no stored output is an error).
+
+``-p NAME=VALUE`` overrides a name set in the notebook's cell tagged ``parameters``, as
+papermill does: the runner inserts a cell tagged ``injected-parameters`` right after it.
+VALUE is a Python literal (``-p DATASET='"cifar10"'``, ``-p EPOCHS=2``, ``-p OWN_IMAGE=None``).
+``--precision`` sets ``COURSE_PRECISION`` (``auto``, ``float32`` or ``mixed_float16``) for the
+kernel. The JSON report records each run's parameters and the precision in effect.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import sys
@@ -24,7 +32,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import paths, report
-from .runtime import MODES
+from .runtime import MODES, PRECISION_ENV, PRECISIONS
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
 
 
 @dataclass
@@ -36,6 +47,10 @@ class Result:
     peak_rss_mb: float | None
     metrics: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    precision: str | None = None  # the Keras policy setup() chose in the kernel (None: no setup)
+    precision_requested: str = "auto"  # COURSE_PRECISION as the kernel saw it
+
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -125,6 +140,63 @@ def resolve(names: Sequence[str], notebook_dir: Path | None = None) -> list[Path
     return found
 
 
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """Split ``NAME=VALUE`` and evaluate VALUE as a Python literal; ``ValueError`` otherwise."""
+    name, sep, raw = str(text).partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise ValueError(f"parameter {text!r} is not NAME=VALUE (e.g. -p DATASET='\"cifar10\"')")
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError):
+        raise ValueError(
+            f"parameter {name}: {raw!r} is not a Python literal; quote strings, "
+            f"e.g. -p {name}='\"{raw.strip()}\"'"
+        ) from None
+    return name, value
+
+
+def parameter_names(nb: Any) -> tuple[int, list[str]]:
+    """The index of the notebook's ``parameters`` cell and the names it assigns, in order."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
+            names: list[str] = []
+            for node in ast.parse(cell.source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else (
+                    [node.target] if isinstance(node, ast.AnnAssign) else []
+                )
+                for target in targets:
+                    for leaf in ast.walk(target):
+                        if isinstance(leaf, ast.Name) and leaf.id not in names:
+                            names.append(leaf.id)
+            return index, names
+    raise ValueError("the notebook has no code cell tagged 'parameters'")
+
+
+def inject_parameters(nb: Any, parameters: dict[str, Any], *, name: str = "notebook") -> None:
+    """Insert a cell after the ``parameters`` cell that assigns ``parameters`` (papermill-style).
+
+    An unknown name raises ``ValueError`` listing the names the notebook's parameters cell sets.
+    """
+    import nbformat
+
+    if not parameters:
+        return
+    try:
+        index, known = parameter_names(nb)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}; it takes no -p parameters") from None
+    unknown = [k for k in parameters if k not in known]
+    if unknown:
+        raise ValueError(
+            f"{name} has no parameter {', '.join(unknown)}; its parameters are: {', '.join(known)}"
+        )
+    lines = ["# Parameters injected by `python -m course_utils run -p ...`"]
+    lines += [f"{key} = {value!r}" for key, value in parameters.items()]
+    cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": [INJECTED_TAG]})
+    nb.cells.insert(index + 1, cell)
+
+
 def _cell_error(exc: Exception) -> str:
     """The failing cell's source and the error, short enough to read in a terminal."""
     text = str(exc)
@@ -139,20 +211,43 @@ def run_notebook(
     inplace: bool = False,
     timeout: int | None = 3600,
     kernel_name: str = "python3",
+    parameters: dict[str, Any] | None = None,
+    precision: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Result:
-    """Execute one notebook in a fresh kernel with ``COURSE_MODE=mode``."""
+    """Execute one notebook in a fresh kernel with ``COURSE_MODE=mode``.
+
+    ``parameters`` override names of the notebook's ``parameters`` cell; ``precision`` sets
+    ``COURSE_PRECISION`` for the kernel; ``env`` adds environment variables. A run with
+    parameters is never written back (``inplace``): stored outputs are the defaults' run.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if precision is not None and precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    parameters = dict(parameters or {})
+    if inplace and parameters:
+        raise ValueError("inplace: a run with -p parameters is not stored in the notebook")
     nb = nbformat.read(path, as_version=4)
+    inject_parameters(nb, parameters, name=path.stem)
     monitor = MemoryMonitor()
 
     with tempfile.TemporaryDirectory(prefix="course-run-") as tmp:
         report_path = Path(tmp) / "metrics.json"
-        env = dict(os.environ, COURSE_MODE=mode, **{report.REPORT_ENV: str(report_path)})
+        runtime_path = Path(tmp) / "runtime.json"
+        env = dict(
+            os.environ,
+            **(env or {}),
+            COURSE_MODE=mode,
+            **{report.REPORT_ENV: str(report_path), report.RUNTIME_ENV: str(runtime_path)},
+        )
+        if precision is not None:
+            env[PRECISION_ENV] = precision
+        requested = env.get(PRECISION_ENV, "").strip().lower() or "auto"
         # The kernel must import this checkout's course_utils even without an install.
         root = str(paths.repo_root())
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
@@ -184,24 +279,36 @@ def run_notebook(
         seconds = round(time.perf_counter() - start, 1)
         peak = monitor.stop()
         metrics = report.read(report_path)
+        runtime_info = report.read(runtime_path)
 
     status = "ok" if error is None else "failed"
     if inplace and error is None:
         nbformat.write(nb, path)
-    return Result(path.stem, mode, status, seconds, peak, metrics, error)
+    return Result(
+        path.stem, mode, status, seconds, peak, metrics, error,
+        parameters=parameters, precision=runtime_info.get("precision"),
+        precision_requested=requested,
+    )
 
 
 def format_row(result: Result, width: int = 28) -> str:
     metrics = ", ".join(f"{k}={report.format_value(v)}" for k, v in result.metrics.items())
+    if result.parameters:
+        given = ", ".join(f"{k}={v!r}" for k, v in result.parameters.items())
+        metrics = f"[{given}] {metrics}"
     peak = f"{result.peak_rss_mb:.0f}" if result.peak_rss_mb is not None else "?"
+    precision = result.precision or "?"
     return (
-        f"{result.name:<{width}} {result.mode:<6} {result.status:<7} "
+        f"{result.name:<{width}} {result.mode:<6} {precision:<13} {result.status:<7} "
         f"{result.seconds:>8.1f} {peak:>9} {metrics}"
     )
 
 
 def header(width: int = 28) -> str:
-    return f"{'notebook':<{width}} {'mode':<6} {'status':<7} {'seconds':>8} {'peak MB':>9} metrics"
+    return (
+        f"{'notebook':<{width}} {'mode':<6} {'precision':<13} {'status':<7} "
+        f"{'seconds':>8} {'peak MB':>9} metrics"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,6 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", help="paths, stems (00_setup) or prefixes (02)")
     parser.add_argument("--mode", choices=MODES, default=None,
                         help="run mode (default: COURSE_MODE, else quick on CPU, full on GPU)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="COURSE_PRECISION for the kernel (default: the environment's, else auto)")
+    parser.add_argument("-p", "--parameter", dest="parameters", action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="override a name of the parameters cell; VALUE is a Python literal")
     parser.add_argument("--inplace", action="store_true",
                         help="write executed outputs back into each notebook that succeeds")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -220,6 +332,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         notebooks = resolve(args.notebooks)
+        parameters = dict(parse_parameter(p) for p in args.parameters)
+        if parameters and args.inplace:
+            raise ValueError("--inplace stores the default run only; drop -p or --inplace")
+        if parameters:
+            import nbformat
+
+            for path in notebooks:  # fail on an unknown name before running anything
+                inject_parameters(nbformat.read(path, as_version=4), parameters, name=path.stem)
     except ValueError as exc:
         parser.error(str(exc))
     if args.mode is None:
@@ -231,7 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(header(width), flush=True)
     results = []
     for path in notebooks:
-        result = run_notebook(path, args.mode, inplace=args.inplace, timeout=args.timeout)
+        result = run_notebook(
+            path, args.mode, inplace=args.inplace, timeout=args.timeout,
+            parameters=parameters, precision=args.precision,
+        )
         results.append(result)
         print(format_row(result, width), flush=True)
         if result.error:

@@ -11,7 +11,9 @@ The mode comes from the ``COURSE_MODE`` environment variable:
 * ``quick`` - a laptop CPU, a few minutes per notebook, results that mean something;
 * ``full``  - a GPU, full datasets and epochs.
 
-Unset means ``full`` when a GPU is visible and ``quick`` otherwise. Importing this module
+Unset means ``full`` when a GPU is visible and ``quick`` otherwise. ``COURSE_PRECISION``
+(``auto`` | ``float32`` | ``mixed_float16``) sets the Keras dtype policy; ``auto`` means
+``mixed_float16`` on tensor-core GPUs and ``float32`` elsewhere. Importing this module
 does not import TensorFlow; :func:`setup` does.
 """
 
@@ -30,6 +32,9 @@ import numpy as np
 
 MODES = ("test", "quick", "full")
 MODE_ENV = "COURSE_MODE"
+
+PRECISIONS = ("auto", "float32", "mixed_float16")
+PRECISION_ENV = "COURSE_PRECISION"
 
 #: GPUs from this compute capability on have tensor cores, where float16 maths pays off.
 MIXED_PRECISION_MIN_CAPABILITY = (7, 0)
@@ -74,6 +79,37 @@ def _env_mode() -> str | None:
             f"{MODE_ENV}={os.environ[MODE_ENV]!r} is not a run mode; use one of: test, quick, full"
         )
     return raw
+
+
+def _check_precision(value: str, source: str) -> str:
+    """``value`` lower-cased and stripped when it is a valid precision; else ``ValueError``."""
+    cleaned = str(value).strip().lower() if isinstance(value, str) else value
+    if cleaned not in PRECISIONS:
+        raise ValueError(
+            f"{source}={value!r} is not a precision; use one of: {', '.join(PRECISIONS)}"
+        )
+    return cleaned
+
+
+def requested_precision(precision: str | None = None) -> str:
+    """The precision asked for: ``precision`` if given, else ``COURSE_PRECISION``, else ``auto``.
+
+    An unknown value raises a one-line ``ValueError`` that names the valid values.
+    """
+    if precision is not None:
+        return _check_precision(precision, "precision")
+    raw = os.environ.get(PRECISION_ENV, "").strip()
+    if not raw:
+        return "auto"
+    return _check_precision(raw, PRECISION_ENV)
+
+
+def resolve_precision(requested: str, gpus: Sequence[GPU]) -> str:
+    """The Keras dtype policy to use: ``auto`` means ``mixed_float16`` on tensor-core GPUs only."""
+    requested = _check_precision(requested, "precision")
+    if requested == "auto":
+        return "mixed_float16" if supports_mixed_precision(gpus) else "float32"
+    return requested
 
 
 def detect_gpus() -> list[GPU]:
@@ -188,16 +224,25 @@ def _filtered_stderr():
                 print("\n".join(kept), file=sys.stderr)
 
 
-def setup(seed: int = 0, *, gpus: Sequence[GPU] | None = None, verbose: bool = True) -> RuntimeInfo:
+def setup(
+    seed: int = 0,
+    *,
+    precision: str | None = None,
+    gpus: Sequence[GPU] | None = None,
+    verbose: bool = True,
+) -> RuntimeInfo:
     """Configure the run and print one summary line; return it as a :class:`RuntimeInfo`.
 
     Seeds Python, NumPy and the Keras backend with ``seed``; quiets TensorFlow's logs;
-    detects GPUs (``gpus`` injects a fake list for tests); on GPUs of compute capability
-    7.0 or newer turns on the ``mixed_float16`` policy, otherwise keeps ``float32``.
+    detects GPUs (``gpus`` injects a fake list for tests) and sets the Keras dtype policy.
+    ``precision`` (else ``COURSE_PRECISION``, else ``"auto"``) is one of ``"auto"``,
+    ``"float32"`` or ``"mixed_float16"``; ``auto`` turns on ``mixed_float16`` on GPUs of
+    compute capability 7.0 or newer and keeps ``float32`` everywhere else.
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    _env_mode()  # fail on a bad COURSE_MODE before the slow TensorFlow import
+    _env_mode()  # fail on a bad COURSE_MODE or COURSE_PRECISION before the slow TensorFlow import
+    requested = requested_precision(precision)
     quiet_tensorflow()
 
     with _filtered_stderr():
@@ -214,12 +259,8 @@ def setup(seed: int = 0, *, gpus: Sequence[GPU] | None = None, verbose: bool = T
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
 
-    if supports_mixed_precision(gpus):
-        keras.mixed_precision.set_global_policy("mixed_float16")
-        precision = "mixed_float16"
-    else:
-        keras.mixed_precision.set_global_policy("float32")
-        precision = "float32"
+    policy = resolve_precision(requested, gpus)
+    keras.mixed_precision.set_global_policy(policy)
 
     if gpus:
         names = sorted({g.device_name for g in gpus})
@@ -232,11 +273,14 @@ def setup(seed: int = 0, *, gpus: Sequence[GPU] | None = None, verbose: bool = T
         backend=keras.backend.backend(),
         keras_version=keras.__version__,
         device=device,
-        precision=precision,
+        precision=policy,
         data_policy=data_policy(current_mode),
         seed=int(seed),
         gpus=gpus,
     )
+    from .report import write_runtime
+
+    write_runtime({"mode": info.mode, "precision": info.precision, "device": info.device})
     if verbose:
         print(info)
     return info

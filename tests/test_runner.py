@@ -34,13 +34,17 @@ def test_runner_records_metrics_and_writes_json(fixtures):
     proc = run_cli("--mode", "test", "records_metric.ipynb", "--json", "out.json", cwd=fixtures)
     assert proc.returncode == 0, proc.stderr
     header, row = proc.stdout.strip().splitlines()
-    assert header.split()[:5] == ["notebook", "mode", "status", "seconds", "peak"]
-    assert row.split()[:3] == ["records_metric", "test", "ok"]
+    assert header.split()[:6] == ["notebook", "mode", "precision", "status", "seconds", "peak"]
+    assert row.split()[:4] == ["records_metric", "test", "?", "ok"]  # "?": it never calls setup()
     assert "answer=42" in row and "dataset=fixture" in row
 
     data = json.loads((fixtures / "out.json").read_text())
     [entry] = data["notebooks"]
-    assert set(entry) == {"name", "mode", "status", "seconds", "peak_rss_mb", "metrics"}
+    assert set(entry) == {
+        "name", "mode", "status", "seconds", "peak_rss_mb", "metrics",
+        "parameters", "precision", "precision_requested",
+    }
+    assert entry["parameters"] == {} and entry["precision"] is None
     assert entry["name"] == "records_metric" and entry["mode"] == "test" and entry["status"] == "ok"
     assert entry["metrics"] == {"answer": 42, "dataset": "fixture"}
     assert entry["seconds"] > 0
@@ -91,3 +95,73 @@ def test_unknown_notebook_is_a_usage_error(fixtures):
 def test_bad_mode_is_rejected(fixtures):
     with pytest.raises(ValueError, match="mode"):
         runner.run_notebook(fixtures / "records_metric.ipynb", "fast")
+
+
+def test_parameters_are_injected_after_the_parameters_cell(fixtures):
+    proc = run_cli(
+        "--mode", "test", "--precision", "mixed_float16", "parameters.ipynb",
+        "-p", 'DATASET="cifar10"', "-p", "EPOCHS=3", "-p", "SCALE=0.25", "--json", "out.json",
+        cwd=fixtures,
+    )
+    assert proc.returncode == 0, proc.stderr
+    [entry] = json.loads((fixtures / "out.json").read_text())["notebooks"]
+    assert entry["status"] == "ok"
+    assert entry["parameters"] == {"DATASET": "cifar10", "EPOCHS": 3, "SCALE": 0.25}
+    # LIMIT was not given: the notebook's own value stays
+    assert entry["metrics"] == {"dataset": "cifar10", "epochs": 3, "limit": None, "scale": 0.25}
+    assert entry["precision"] == "mixed_float16" == entry["precision_requested"]
+    assert "mixed_float16" in proc.stdout and "DATASET='cifar10'" in proc.stdout
+
+
+def test_injected_cell_follows_the_parameters_cell():
+    nb = nbformat.read(FIXTURES / "parameters.ipynb", as_version=4)
+    runner.inject_parameters(nb, {"EPOCHS": 2, "DATASET": "x"})
+    tags = [c.get("metadata", {}).get("tags", []) for c in nb.cells]
+    assert tags[1] == ["parameters"] and tags[2] == [runner.INJECTED_TAG]
+    assert nb.cells[2].source.splitlines()[1:] == ["EPOCHS = 2", "DATASET = 'x'"]
+    assert runner.parameter_names(nb) == (1, ["DATASET", "EPOCHS", "LIMIT", "SCALE"])
+
+
+def test_default_precision_is_recorded(fixtures, monkeypatch):
+    monkeypatch.delenv("COURSE_PRECISION", raising=False)
+    result = runner.run_notebook(fixtures / "parameters.ipynb", "test")
+    assert result.status == "ok", result.error
+    assert result.precision_requested == "auto"
+    assert result.precision in {"float32", "mixed_float16"}  # auto: float32 unless a modern GPU
+
+
+def test_unknown_parameter_names_the_notebooks_parameters(fixtures):
+    proc = run_cli("--mode", "test", "parameters.ipynb", "-p", "DATSET=1", cwd=fixtures)
+    assert proc.returncode == 2
+    assert "no parameter DATSET" in proc.stderr
+    assert "its parameters are: DATASET, EPOCHS, LIMIT, SCALE" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "arg, message",
+    [("DATASET=cifar10", "not a Python literal"), ("=3", "NAME=VALUE"), ("EPOCHS", "NAME=VALUE")],
+)
+def test_bad_parameter_is_a_usage_error(fixtures, arg, message):
+    proc = run_cli("--mode", "test", "parameters.ipynb", "-p", arg, cwd=fixtures)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_parameters_need_a_parameters_cell(fixtures):
+    proc = run_cli("--mode", "test", "records_metric.ipynb", "-p", "X=1", cwd=fixtures)
+    assert proc.returncode == 2 and "no code cell tagged 'parameters'" in proc.stderr
+
+
+def test_a_parameterised_run_is_never_stored(fixtures):
+    before = (fixtures / "parameters.ipynb").read_bytes()
+    proc = run_cli("--mode", "test", "--inplace", "parameters.ipynb", "-p", "EPOCHS=2", cwd=fixtures)
+    assert proc.returncode == 2 and "--inplace" in proc.stderr
+    with pytest.raises(ValueError, match="inplace"):
+        runner.run_notebook(fixtures / "parameters.ipynb", "test", inplace=True, parameters={"EPOCHS": 2})
+    assert (fixtures / "parameters.ipynb").read_bytes() == before
+
+
+def test_bad_precision_is_rejected(fixtures):
+    proc = run_cli("--mode", "test", "--precision", "float16", "parameters.ipynb", cwd=fixtures)
+    assert proc.returncode == 2 and "mixed_float16" in proc.stderr
+    with pytest.raises(ValueError, match="precision"):
+        runner.run_notebook(fixtures / "parameters.ipynb", "test", precision="half")

@@ -18,7 +18,8 @@ K80 = GPU("/physical_device:GPU:0", "Tesla K80", (3, 7))
 
 
 @pytest.fixture(autouse=True)
-def _reset_policy():
+def _reset_policy(monkeypatch):
+    monkeypatch.delenv("COURSE_PRECISION", raising=False)
     yield
     keras.mixed_precision.set_global_policy("float32")
 
@@ -123,6 +124,43 @@ def test_setup_with_fake_old_gpu_keeps_float32(monkeypatch):
     info = runtime.setup(gpus=[K80], verbose=False)
     assert info.mode == "quick" and info.precision == "float32"
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.parametrize(
+    "requested, gpus, expected",
+    [
+        ("auto", [], "float32"),
+        ("auto", [K80], "float32"),
+        ("auto", [T4], "mixed_float16"),
+        ("float32", [T4], "float32"),  # how to turn mixed precision off on a GPU
+        ("mixed_float16", [], "mixed_float16"),  # the CPU path CI runs
+    ],
+)
+def test_precision_setting(monkeypatch, requested, gpus, expected):
+    monkeypatch.setenv("COURSE_MODE", "test")
+    info = runtime.setup(precision=requested, gpus=gpus, verbose=False)
+    assert info.precision == expected == keras.mixed_precision.global_policy().name
+    assert f"precision={expected}" in str(info)
+
+
+def test_precision_from_environment(monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "test")
+    monkeypatch.setenv("COURSE_PRECISION", " Mixed_Float16 ")
+    assert runtime.setup(gpus=[], verbose=False).precision == "mixed_float16"
+    # an explicit argument wins over the environment
+    assert runtime.setup(precision="float32", gpus=[], verbose=False).precision == "float32"
+
+
+def test_bad_precision_is_a_one_line_error(monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "test")
+    with pytest.raises(ValueError) as err:
+        runtime.setup(precision="float16", gpus=[], verbose=False)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "precision='float16'" in message and "auto, float32, mixed_float16" in message
+    monkeypatch.setenv("COURSE_PRECISION", "half")
+    with pytest.raises(ValueError, match="COURSE_PRECISION='half'.*auto, float32, mixed_float16"):
+        runtime.setup(gpus=[], verbose=False)
 
 
 def test_setup_seeds_every_generator(monkeypatch):
