@@ -227,11 +227,22 @@ def _is_valid(path: Path, file: RemoteFile) -> bool:
     return path.is_file() and sha256sum(path) == file.sha256
 
 
-def _find_local(dataset: Dataset, file: RemoteFile, *, repair_cache: bool) -> Path | None:
-    """A verified local copy of ``file``; a corrupt cached copy is deleted when ``repair_cache``."""
+def _find_local(
+    dataset: Dataset, file: RemoteFile, *, repair_cache: bool,
+    corrupt: list[tuple[Path, str]] | None = None,
+) -> Path | None:
+    """A verified local copy of ``file``; a corrupt cached copy is deleted when ``repair_cache``.
+
+    A file that fails its checksum in ``COURSE_DATA_DIR`` (the user's own folder) is never
+    touched: it is appended to ``corrupt`` as ``(path, found_sha256)`` so the caller can say so.
+    """
     for candidate in _data_dir_candidates(dataset, file):
-        if _is_valid(candidate, file):
-            return candidate
+        if candidate.is_file():
+            found = sha256sum(candidate)
+            if found == file.sha256:
+                return candidate
+            if corrupt is not None:
+                corrupt.append((candidate, found))
     cached = _cache_path(dataset, file)
     if cached.is_file():
         if _is_valid(cached, file):
@@ -240,6 +251,15 @@ def _find_local(dataset: Dataset, file: RemoteFile, *, repair_cache: bool) -> Pa
             print(f"{dataset.title}: {_display(cached)} is corrupt or incomplete; fetching it again")
             cached.unlink(missing_ok=True)
     return None
+
+
+def _corrupt_message(dataset: Dataset, file: RemoteFile, path: Path, found: str) -> str:
+    """What to say about a file in the user's folder whose sha256 does not match."""
+    return (
+        f"{dataset.title}: {path} (in COURSE_DATA_DIR) is corrupt or incomplete: its sha256 is "
+        f"{found}, expected {file.sha256}. The course never changes files in your folder: "
+        f"replace it with a good copy of {file.name} (from {file.url}) or delete it."
+    )
 
 
 def _source_urls(dataset: Dataset, file: RemoteFile) -> list[str]:
@@ -318,9 +338,11 @@ def fetch(key: str, *, download: bool = True, verbose: bool = True) -> dict[str,
             return found  # type: ignore[return-value]
     result: dict[str, Path] = {}
     for file in dataset.files:
-        local = _find_local(dataset, file, repair_cache=True)
+        corrupt: list[tuple[Path, str]] = []
+        local = _find_local(dataset, file, repair_cache=True, corrupt=corrupt)
         if local is None:
             if not download:
+                _raise_if_corrupt(dataset, file, corrupt, None)
                 raise DataUnavailableError(_missing_message(dataset, file, None))
             dest = _cache_path(dataset, file)
             size = f" ({file.size / 1e6:.1f} MB)" if file.size else ""
@@ -335,12 +357,27 @@ def fetch(key: str, *, download: bool = True, verbose: bool = True) -> dict[str,
                 except urllib.error.HTTPError as exc:
                     if exc.code == 404 and k + 1 < len(urls):
                         continue  # a flat mirror folder: try the next address
+                    _raise_if_corrupt(dataset, file, corrupt, exc)
                     raise DataUnavailableError(_missing_message(dataset, file, f"{url}: {exc}")) from exc
                 except (OSError, http.client.HTTPException) as exc:
+                    _raise_if_corrupt(dataset, file, corrupt, exc)
                     raise DataUnavailableError(_missing_message(dataset, file, f"{url}: {exc}")) from exc
             local = dest
+        if corrupt and verbose:  # a good copy was found elsewhere: still tell the user
+            for path, found in corrupt:
+                print(_corrupt_message(dataset, file, path, found) + f" Using {_display(local)}.")
         result[file.name] = local
     return result
+
+
+def _raise_if_corrupt(
+    dataset: Dataset, file: RemoteFile, corrupt: list[tuple[Path, str]], cause: BaseException | None
+) -> None:
+    """Raise :class:`ChecksumError` naming the user's corrupt copy, when there is one."""
+    if corrupt:
+        path, found = corrupt[0]
+        failure = f" No good copy could be had elsewhere either ({cause})." if cause else ""
+        raise ChecksumError(_corrupt_message(dataset, file, path, found) + failure + " Then run again.")
 
 
 def _missing_message(dataset: Dataset, file: RemoteFile, failure: str | None) -> str:

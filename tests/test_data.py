@@ -262,6 +262,45 @@ def test_course_data_dir_is_searched_first(server, monkeypatch, tmp_path):
     assert (folder / "blob.bin").read_bytes() == b"not it"
 
 
+def test_corrupt_mnist_in_course_data_dir_is_reported_as_corrupt(monkeypatch, tmp_path, capsys):
+    # A damaged mnist.npz in the user's folder, offline: the error names the file, both
+    # checksums and what to do, and the file is left exactly as it was.
+    folder = tmp_path / "my-data"
+    folder.mkdir()
+    damaged = folder / "mnist.npz"
+    damaged.write_bytes(b"PK\x03\x04 half a zip file")
+    before = (damaged.read_bytes(), damaged.stat().st_mtime_ns)
+    found = hashlib.sha256(damaged.read_bytes()).hexdigest()
+    expected = data.REGISTRY["mnist"].files[0].sha256
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(folder))
+    monkeypatch.setenv(data.MIRROR_ENV, _closed_port_url())
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    for call in (lambda: data.load_mnist(), lambda: data.load_mnist(fallback=False),
+                 lambda: data.fetch("mnist", download=False)):
+        with pytest.raises(data.ChecksumError) as err:
+            call()
+        message = str(err.value)
+        assert str(damaged) in message and "corrupt" in message
+        assert f"sha256 is {found}, expected {expected}" in message
+        assert "replace it with a good copy" in message and "delete it" in message
+        assert "neither in" not in message
+    assert (damaged.read_bytes(), damaged.stat().st_mtime_ns) == before
+
+
+def test_corrupt_user_file_is_named_even_when_a_good_copy_is_downloaded(server, monkeypatch, tmp_path, capsys):
+    folder = tmp_path / "lecturer"
+    folder.mkdir()
+    (folder / "blob.bin").write_bytes(b"not it")
+    server.files["/blob.bin"] = BLOB
+    _register_blob(monkeypatch, server.url + "blob.bin")
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(folder))
+    assert data.fetch("blob")["blob.bin"] == _cache() / "blob.bin"
+    out = capsys.readouterr().out
+    assert f"{folder / 'blob.bin'} (in COURSE_DATA_DIR) is corrupt" in out
+    assert f"expected {BLOB_SHA}" in out and "Using data/cache/blob/blob.bin." in out
+    assert (folder / "blob.bin").read_bytes() == b"not it"
+
+
 def test_fetch_rejects_unknown_key():
     with pytest.raises(ValueError, match="no dataset 'nope'"):
         data.fetch("nope")
