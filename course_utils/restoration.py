@@ -109,7 +109,8 @@ def build_dncnn(depth: int = 9, filters: int = 48, channels: int = 1, block: int
     times fewer operations per pixel and twice the receptive field, which is what makes CPU
     training feasible. ``block=1`` is the original DnCNN. The last layer starts at zero, so the
     untrained model is the identity. Input and output: (N, H, W, channels)
-    float32, any H and W (odd sizes are reflect-padded inside the model and cropped back).
+    float32, any H and W (odd sizes are reflect-padded inside the model and cropped back); the
+    output is float32 under any dtype policy, mixed precision included.
     """
     import keras
     from keras import layers
@@ -134,7 +135,9 @@ def build_dncnn(depth: int = 9, filters: int = 48, channels: int = 1, block: int
     if block > 1:
         noise = keras.ops.depth_to_space(noise, block)
         noise = CropLike(name="crop")([noise, noisy])
-    clean = layers.Subtract(name="clean")([noisy, noise])
+    # The output computes in float32 whatever the dtype policy: under mixed precision the
+    # identity of the untrained model stays exact, and losses see float32 images.
+    clean = layers.Subtract(name="clean", dtype="float32")([noisy, noise])
     return keras.Model(noisy, clean, name=name)
 
 
@@ -157,7 +160,7 @@ def build_espcn(scale: int = 3, filters: tuple[int, int] = (64, 32), channels: i
     h = layers.Conv2D(channels * scale * scale, 3, padding="same", name="conv3")(h)
     detail = keras.ops.depth_to_space(h, scale)  # (N, h, w, s*s*C) -> (N, s*h, s*w, C)
     base = BilinearUpsample(scale, name="upsample")(low)
-    high = layers.Add(name="high_res")([base, detail])
+    high = layers.Add(name="high_res", dtype="float32")([base, detail])  # float32 output
     return keras.Model(low, high, name=name)
 
 
@@ -184,9 +187,9 @@ def build_inpaint_unet(filters: tuple[int, ...] = (16, 32, 64), name: str = "inp
         h = layers.Concatenate(name=f"skip{i}")([h, skips[i]])
         h = layers.Conv2D(filters[i], 3, padding="same", activation="relu", name=f"dec{i}a")(h)
         h = layers.Conv2D(filters[i], 3, padding="same", activation="relu", name=f"dec{i}b")(h)
-    pred = layers.Conv2D(1, 1, activation="sigmoid", name="pred")(h)
+    pred = layers.Conv2D(1, 1, activation="sigmoid", name="pred", dtype="float32")(h)
     image, mask = inp[..., :1], inp[..., 1:]
-    out = layers.Add(name="composite")([image * (1.0 - mask), pred * mask])
+    out = layers.Add(name="composite", dtype="float32")([image * (1.0 - mask), pred * mask])
     return keras.Model(inp, out, name=name)
 
 
