@@ -214,12 +214,15 @@ def run_notebook(
     parameters: dict[str, Any] | None = None,
     precision: str | None = None,
     env: dict[str, str] | None = None,
+    prelude: str | None = None,
 ) -> Result:
     """Execute one notebook in a fresh kernel with ``COURSE_MODE=mode``.
 
     ``parameters`` override names of the notebook's ``parameters`` cell; ``precision`` sets
-    ``COURSE_PRECISION`` for the kernel; ``env`` adds environment variables. A run with
-    parameters is never written back (``inplace``): stored outputs are the defaults' run.
+    ``COURSE_PRECISION`` for the kernel; ``env`` adds environment variables; ``prelude`` is the
+    source of an extra cell run before the notebook's first one (a benchmark uses it to patch a
+    loader). A run with parameters or a prelude is never written back (``inplace``): stored
+    outputs are the defaults' run.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -230,10 +233,12 @@ def run_notebook(
     if precision is not None and precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     parameters = dict(parameters or {})
-    if inplace and parameters:
-        raise ValueError("inplace: a run with -p parameters is not stored in the notebook")
+    if inplace and (parameters or prelude):
+        raise ValueError("inplace: a run with -p parameters or a prelude is not stored in the notebook")
     nb = nbformat.read(path, as_version=4)
     inject_parameters(nb, parameters, name=path.stem)
+    if prelude:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(prelude, metadata={"tags": ["injected-prelude"]}))
     monitor = MemoryMonitor()
 
     with tempfile.TemporaryDirectory(prefix="course-run-") as tmp:

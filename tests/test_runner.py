@@ -165,3 +165,13 @@ def test_bad_precision_is_rejected(fixtures):
     assert proc.returncode == 2 and "mixed_float16" in proc.stderr
     with pytest.raises(ValueError, match="precision"):
         runner.run_notebook(fixtures / "parameters.ipynb", "test", precision="half")
+
+
+def test_prelude_runs_first_and_is_never_stored(fixtures):
+    path = fixtures / "records_metric.ipynb"
+    prelude = "import course_utils\ncourse_utils.record('from_prelude', 7)"
+    result = runner.run_notebook(path, "test", prelude=prelude)
+    assert result.status == "ok", result.error
+    assert result.metrics == {"from_prelude": 7, "answer": 42, "dataset": "fixture"}
+    with pytest.raises(ValueError, match="prelude"):
+        runner.run_notebook(path, "test", prelude=prelude, inplace=True)
