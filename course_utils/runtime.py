@@ -283,4 +283,15 @@ def setup(
     write_runtime({"mode": info.mode, "precision": info.precision, "device": info.device})
     if verbose:
         print(info)
+        if policy == "mixed_float16" and not gpus:
+            print(cpu_mixed_precision_note())
     return info
+
+
+def cpu_mixed_precision_note() -> str:
+    """One line for ``mixed_float16`` on a CPU: it is correct there, but slow."""
+    note = ("note: mixed_float16 on a CPU runs the same Keras dtype paths as a GPU, but float16 "
+            "is emulated and slow; COURSE_PRECISION=float32 is the fast choice here")
+    if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip() != "0":
+        note += " (if you keep it, start Python with TF_ENABLE_ONEDNN_OPTS=0: oneDNN's float16 kernels are slower still)"
+    return note

@@ -108,7 +108,9 @@ def test_parameters_are_injected_after_the_parameters_cell(fixtures):
     assert entry["status"] == "ok"
     assert entry["parameters"] == {"DATASET": "cifar10", "EPOCHS": 3, "SCALE": 0.25}
     # LIMIT was not given: the notebook's own value stays
-    assert entry["metrics"] == {"dataset": "cifar10", "epochs": 3, "limit": None, "scale": 0.25}
+    assert entry["metrics"] == {
+        "dataset": "cifar10", "epochs": 3, "limit": None, "scale": 0.25, "onednn": "0",
+    }
     assert entry["precision"] == "mixed_float16" == entry["precision_requested"]
     assert "mixed_float16" in proc.stdout and "DATASET='cifar10'" in proc.stdout
 
@@ -124,10 +126,18 @@ def test_injected_cell_follows_the_parameters_cell():
 
 def test_default_precision_is_recorded(fixtures, monkeypatch):
     monkeypatch.delenv("COURSE_PRECISION", raising=False)
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     result = runner.run_notebook(fixtures / "parameters.ipynb", "test")
     assert result.status == "ok", result.error
     assert result.precision_requested == "auto"
     assert result.precision in {"float32", "mixed_float16"}  # auto: float32 unless a modern GPU
+    assert result.metrics["onednn"] is None  # TensorFlow's own default
+    # mixed_float16 turns oneDNN's (slow) float16 CPU kernels off, unless the user chose
+    mixed = runner.run_notebook(fixtures / "parameters.ipynb", "test", precision="mixed_float16")
+    assert mixed.precision == "mixed_float16" and mixed.metrics["onednn"] == "0"
+    chosen = runner.run_notebook(fixtures / "parameters.ipynb", "test", precision="mixed_float16",
+                                 env={"TF_ENABLE_ONEDNN_OPTS": "1"})
+    assert chosen.metrics["onednn"] == "1"
 
 
 def test_unknown_parameter_names_the_notebooks_parameters(fixtures):

@@ -207,3 +207,16 @@ def test_filtered_stderr_drops_tensorflow_startup_lines_only(capfd):
     err = capfd.readouterr().err
     assert "a real error must stay visible" in err
     assert "oneDNN" not in err and "cpu_feature_guard" not in err
+
+
+def test_mixed_precision_on_a_cpu_says_it_is_slow(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "test")
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    runtime.setup(precision="mixed_float16", gpus=[])
+    summary, note = capsys.readouterr().out.strip().splitlines()
+    assert "precision=mixed_float16" in summary
+    assert note.startswith("note: mixed_float16 on a CPU") and "TF_ENABLE_ONEDNN_OPTS=0" in note
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert "TF_ENABLE_ONEDNN_OPTS" not in runtime.cpu_mixed_precision_note()
+    runtime.setup(precision="mixed_float16", gpus=[T4])  # on a GPU: the summary line only
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1
