@@ -14,8 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The references the tests compare against must be right. TensorFlow 2.21's oneDNN convolution
 # returns wrong values for some shapes on AVX-512 CPUs (see test_conv.py's pinned example), so the
 # suite runs TensorFlow with oneDNN off. Set before anything imports TensorFlow; the notebooks'
-# kernels inherit it. The path matrix (test_paths.py) runs the notebooks with oneDNN on, as
-# students' machines do.
+# kernels inherit it (which also keeps the mixed-precision path matrix fast: oneDNN's float16
+# CPU kernels are about 100 times slower than the default ones).
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 
 # Hypothesis draws the same examples on every run (profile "ci", the default), so a red run can
@@ -48,3 +48,20 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.skip(f"{SHARED_DATASETS} is absent")
     return SHARED_DATASETS
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the path matrix (tests/test_paths.py) as the runner's table, when it ran."""
+    import sys
+
+    module = sys.modules.get("test_paths")
+    results = getattr(module, "RESULTS", None)
+    if not results:
+        return
+    from course_utils import runner
+
+    width = max(len(r.name) for r in results)
+    terminalreporter.section("path matrix (test mode)")
+    terminalreporter.write_line(runner.header(width))
+    for result in results:
+        terminalreporter.write_line(runner.format_row(result, width))
