@@ -13,9 +13,10 @@ os.environ["COURSE_MODE"] = "test"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The references the tests compare against must be right. TensorFlow 2.21's oneDNN convolution
 # returns wrong values for some shapes on AVX-512 CPUs (see test_conv.py's pinned example), so the
-# suite runs TensorFlow with oneDNN off. Set before anything imports TensorFlow; the notebooks'
-# kernels inherit it (which also keeps the mixed-precision path matrix fast: oneDNN's float16
-# CPU kernels are about 100 times slower than the default ones).
+# suite runs TensorFlow with oneDNN off. Set before anything imports TensorFlow; the kernels of
+# the path matrix inherit it (oneDNN's float16 CPU kernels are about 100 times slower than the
+# default ones), while nbval's kernels get TensorFlow's default back: the students' setting.
+_ONEDNN_DEFAULT = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 
 # Hypothesis draws the same examples on every run (profile "ci", the default), so a red run can
@@ -31,6 +32,16 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 # silent for longer than nbval's default 5 s while it trains.
 NBVAL_SKIP_COMPARE = ("stderr", "text/html")
 NBVAL_OUTPUT_TIMEOUT = 120
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """nbval starts a notebook's kernel with this process's environment: the students' oneDNN."""
+    if type(item).__name__ == "IPyNbCell":
+        if _ONEDNN_DEFAULT is None:
+            os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
+        else:
+            os.environ["TF_ENABLE_ONEDNN_OPTS"] = _ONEDNN_DEFAULT
 
 
 def pytest_collection_modifyitems(config, items):
