@@ -8,10 +8,16 @@ trains a small CNN in seconds on :func:`course_utils.data.load_mnist` (the offli
 digits-28 fallback when offline or in test mode) and caches it under a separate name
 (``digits_classifier_quick.keras``), so the notebook's own artifact is never overwritten.
 
-Input convention of every model here: float32 images of shape ``(N, 28, 28, 1)`` with
-values in ``[0, 1]`` (pixel / 255), white digit on black. Output: softmax probabilities
-over the 10 classes, shape ``(N, 10)``. The penultimate layer is a ``Dense`` layer named
-``"features"``. :func:`prepare_images` converts uint8 or float images to this convention.
+Input convention of the digit classifier (the judge): float32 images of shape
+``(N, 28, 28, 1)`` with values in ``[0, 1]`` (pixel / 255), white digit on black. Output:
+softmax probabilities over the 10 classes, shape ``(N, 10)``. The penultimate layer is a
+``Dense`` layer named ``"features"``. :func:`prepare_images` converts uint8 or float images to
+this convention; :func:`predict_labels` accepts any classifier and checks the images against
+that model's own input shape (e.g. ``(N, 32, 32, 3)`` for a CIFAR-10 model of notebook 02).
+
+Only a digit classifier may be saved as the judge: :func:`notebook_artifact_path` gives every
+other dataset of notebook 02 its own file name, and :func:`save_classifier` refuses to write
+``digits_classifier.keras`` for a model that breaks the contract or was trained on other data.
 
 TensorFlow/Keras is imported inside the functions, so importing this module stays light.
 """
@@ -34,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 ARTIFACT_NAME = "digits_classifier.keras"
+#: Datasets whose model notebook 02 may save as the judge (``digits-28``: MNIST's offline fallback).
+DIGIT_DATASETS = ("mnist", "digits-28")
 FEATURE_LAYER = "features"
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -64,6 +72,50 @@ def quick_path(path: str | os.PathLike | None = None) -> Path:
     return path.with_name(f"{path.stem}_quick.keras")
 
 
+def notebook_artifact_path(dataset: str, mode: str) -> Path:
+    """Where notebook 02 saves the classifier it trained on ``dataset`` in run mode ``mode``.
+
+    ``dataset`` is notebook 02's ``DATASET`` (``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``,
+    ...). Only ``"mnist"`` gives the judge's path, :func:`default_path`; any other dataset gets
+    ``<dataset>_classifier.keras`` in the same folder, so it can never replace the judge. In
+    ``test`` mode, when the file there was saved by a ``quick`` or ``full`` run, the result is
+    ``<stem>_test.keras`` instead: a 1-epoch model never replaces a better one.
+    """
+    if not isinstance(dataset, str) or not dataset.isidentifier():
+        raise ValueError(f"dataset must be a dataset name such as 'mnist' or 'cifar10', got {dataset!r}")
+    if not isinstance(mode, str) or mode not in ("test", "quick", "full"):
+        raise ValueError(f"mode must be 'test', 'quick' or 'full', got {mode!r}")
+    target = default_path() if dataset == "mnist" else paths.artifacts_dir() / f"{dataset}_classifier.keras"
+    if mode == "test" and read_info(target).get("mode") in ("quick", "full"):
+        target = target.with_name(f"{target.stem}_test.keras")
+    return target
+
+
+def _is_judge_path(path: Path) -> bool:
+    return path.name == ARTIFACT_NAME or path.name == f"{Path(ARTIFACT_NAME).stem}_test.keras"
+
+
+def _check_judge(model: "keras.Model", info: dict) -> None:
+    """ValueError unless ``model`` (trained on ``info['dataset']``) meets the judge's contract."""
+    shape = _model_image_shape(model)
+    out = tuple(model.outputs[0].shape[1:])
+    problems = []
+    if shape != IMAGE_SHAPE:
+        problems.append(f"its input is {shape}, expected {IMAGE_SHAPE}")
+    if out != (NUM_CLASSES,):
+        problems.append(f"its output is {out}, expected ({NUM_CLASSES},)")
+    if FEATURE_LAYER not in [layer.name for layer in model.layers]:
+        problems.append(f"it has no layer named {FEATURE_LAYER!r}")
+    if "dataset" in info and info["dataset"] not in DIGIT_DATASETS:
+        problems.append(f"it was trained on {info['dataset']!r}, expected one of {DIGIT_DATASETS}")
+    if problems:
+        raise ValueError(
+            f"model cannot be saved as the digit classifier {ARTIFACT_NAME} that notebooks 05 and "
+            f"06 load: {'; '.join(problems)}. Save it under another name "
+            "(see notebook_artifact_path)."
+        )
+
+
 def _check_path(path: str | os.PathLike | None) -> Path:
     if path is None:
         return default_path()
@@ -75,23 +127,49 @@ def _check_path(path: str | os.PathLike | None) -> Path:
     return path
 
 
-def prepare_images(x: Any) -> np.ndarray:
-    """Convert digit images to the classifier's input: float32 ``(N, 28, 28, 1)`` in [0, 1].
+def _check_image_shape(image_shape: Any) -> tuple:
+    ok = (
+        isinstance(image_shape, (tuple, list))
+        and len(image_shape) == 3
+        and all(d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0)
+                for d in image_shape)
+    )
+    if not ok:
+        raise ValueError(
+            f"image_shape must be (height, width, channels) with positive ints (or None for any "
+            f"size), got {image_shape!r}"
+        )
+    return tuple(None if d is None else int(d) for d in image_shape)
 
-    Accepts ``(N, 28, 28)`` or ``(N, 28, 28, 1)`` arrays, either unsigned integers 0-255
-    (divided by 255) or floats already in [0, 1]. Floats outside [0, 1] (beyond a 1e-3
-    tolerance, then clipped), NaNs, other shapes and other dtypes raise ``ValueError``.
+
+def _shape_text(image_shape: tuple) -> str:
+    dims = ", ".join("any" if d is None else str(d) for d in image_shape)
+    text = f"(N, {dims})"
+    if image_shape[-1] == 1:
+        text = f"(N, {', '.join('any' if d is None else str(d) for d in image_shape[:2])}) or {text}"
+    return text
+
+
+def prepare_images(x: Any, image_shape: tuple = IMAGE_SHAPE, *, what: str = "") -> np.ndarray:
+    """Convert images to a classifier's input: float32 ``(N, *image_shape)`` in [0, 1].
+
+    ``image_shape`` is ``(height, width, channels)``, by default the digit classifier's
+    ``(28, 28, 1)``; ``None`` in it accepts any size along that axis. One-channel images may
+    also come as ``(N, H, W)``. Accepts unsigned integers 0-255 (divided by 255) or floats
+    already in [0, 1]. Floats outside [0, 1] (beyond a 1e-3 tolerance, then clipped), NaNs,
+    other shapes and other dtypes raise ``ValueError``; ``what`` is added to the shape message
+    (e.g. "the input shape of model 'lenet'").
     """
+    image_shape = _check_image_shape(image_shape)
     if hasattr(x, "numpy"):
         x = x.numpy()
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
-    if x.ndim == 3:
+    if x.ndim == 3 and image_shape[-1] == 1:
         x = x[..., None]
-    if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(
-            f"x must have shape (N, 28, 28) or (N, 28, 28, 1), got {tuple(x.shape)}"
-        )
+    if x.ndim != 4 or any(want is not None and got != want for got, want in zip(x.shape[1:], image_shape)):
+        suffix = f" ({what})" if what else ""
+        raise ValueError(f"x must have shape {_shape_text(image_shape)}{suffix}, got {tuple(x.shape)}")
     if x.dtype == np.uint8 or (np.issubdtype(x.dtype, np.integer) and x.dtype != np.bool_):
         if x.size and (x.min() < 0 or x.max() > 255):
             raise ValueError(
@@ -119,11 +197,21 @@ def _check_model(model: Any) -> None:
         raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
 
 
+def _model_image_shape(model: "keras.Model") -> tuple:
+    """The image shape ``(H, W, C)`` a model takes (``None`` where any size goes)."""
+    if len(model.inputs) != 1 or len(model.inputs[0].shape) != 4:
+        shapes = [tuple(t.shape) for t in model.inputs]
+        raise ValueError(f"model must take one batch of images (N, H, W, C), its inputs are {shapes}")
+    return tuple(None if d is None else int(d) for d in model.inputs[0].shape[1:])
+
+
 def feature_model(model: "keras.Model") -> "keras.Model":
     """A model mapping the classifier's input to its ``"features"`` layer output.
 
-    Input: float32 ``(N, 28, 28, 1)`` in [0, 1]; output: ``(N, D)`` float32 features (the
-    activations of the penultimate Dense layer), as used for the Fréchet distance.
+    Input: the classifier's input (for the judge float32 ``(N, 28, 28, 1)`` in [0, 1]);
+    output: ``(N, D)`` features (the activations of the penultimate Dense layer), as used for
+    the Fréchet distance; float32 when that layer computes in float32 (notebook 02 sets
+    ``dtype="float32"`` on it, so mixed precision does not change them).
     """
     import keras
 
@@ -139,15 +227,18 @@ def feature_model(model: "keras.Model") -> "keras.Model":
 
 
 def predict_labels(model: "keras.Model", x: Any, batch_size: int = 256) -> np.ndarray:
-    """Predicted class (0-9) for each image, as an int64 array of shape ``(N,)``.
+    """Predicted class (the argmax of ``model``'s output) for each image: int64, shape ``(N,)``.
 
-    ``x``: ``(N, 28, 28)`` or ``(N, 28, 28, 1)``, uint8 0-255 or float in [0, 1]; see
-    :func:`prepare_images`. ``batch_size``: images per forward pass (a positive int).
+    ``x``: images of ``model``'s own input shape, e.g. ``(N, 28, 28)`` or ``(N, 28, 28, 1)``
+    for the digit classifier, ``(N, 32, 32, 3)`` for a CIFAR-10 model; uint8 0-255 or float in
+    [0, 1] (see :func:`prepare_images`). Other shapes raise ``ValueError`` naming the model's
+    input shape. ``batch_size``: images per forward pass (a positive int).
     """
     _check_model(model)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    x = prepare_images(x)
+    shape = _model_image_shape(model)
+    x = prepare_images(x, shape, what=f"the input shape of model {model.name!r}")
     if len(x) == 0:
         return np.zeros((0,), dtype=np.int64)
     probs = model.predict(x, batch_size=int(batch_size), verbose=0)
@@ -236,10 +327,15 @@ def save_classifier(model: "keras.Model", path: str | os.PathLike | None = None,
 
     Writes to a temporary file in the same folder, then renames it, so a reader never sees a
     half-written model. ``info`` (e.g. ``dataset``, ``test_accuracy``, ``mode``) is stored
-    with the input convention in a JSON file beside the model (see :func:`read_info`).
+    with the model's input convention in a JSON file beside it (see :func:`read_info`). The
+    judge's file names (``digits_classifier.keras`` and its ``_test`` variant) take only a
+    model that meets the digit contract, trained on ``DIGIT_DATASETS`` when ``info`` names
+    its dataset; anything else raises ``ValueError`` and nothing is written.
     """
     _check_model(model)
     path = _check_path(path)
+    if _is_judge_path(path):
+        _check_judge(model, info)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".keras")
     os.close(fd)
@@ -248,7 +344,12 @@ def save_classifier(model: "keras.Model", path: str | os.PathLike | None = None,
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    meta = {"input_convention": INPUT_CONVENTION, "feature_layer": FEATURE_LAYER, **info}
+    shape = _model_image_shape(model)
+    convention = INPUT_CONVENTION if shape == IMAGE_SHAPE else (
+        f"float32 images (N, {', '.join(str(d) for d in shape)}) in [0, 1] (pixel / 255); "
+        f"output: softmax probabilities (N, {', '.join(str(d) for d in model.outputs[0].shape[1:])})"
+    )
+    meta = {"input_convention": convention, "feature_layer": FEATURE_LAYER, **info}
     from .report import to_jsonable
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".json")
@@ -294,7 +395,9 @@ def load_classifier(
         if candidate.is_file():
             model = keras.models.load_model(candidate, compile=False)
             if verbose:
-                print(f"Loaded the digit classifier {candidate.name}{_describe(candidate)}.")
+                dataset = read_info(candidate).get("dataset", "mnist")
+                kind = "digit classifier" if dataset in DIGIT_DATASETS else "classifier"
+                print(f"Loaded the {kind} {candidate.name}{_describe(candidate)}.")
             return model
     if not train_if_missing:
         raise FileNotFoundError(

@@ -213,3 +213,107 @@ def test_a_test_mode_artifact_is_flagged_outside_test_mode(course_root, small_mo
     classifier.load_classifier(saved)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "trained in test mode" in out
+
+
+# -- other input shapes (notebook 02 on CIFAR-10 or the synthetic shapes) --------------------------
+@pytest.fixture(scope="module")
+def colour_model():
+    """A tiny untrained 32x32x3, 3-class classifier, like notebook 02's on the shapes fallback."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3), name="image")
+    x = layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(8, activation="relu", name="features")(x)
+    outputs = layers.Dense(3, activation="softmax", name="probs", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="colour")
+
+
+def test_prepare_images_other_shapes():
+    x8 = np.random.default_rng(4).integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
+    out = classifier.prepare_images(x8, (32, 32, 3))
+    assert out.shape == (3, 32, 32, 3) and out.dtype == np.float32
+    assert np.allclose(out, x8 / 255.0)
+    # None accepts any size along that axis; one channel may drop its axis.
+    assert classifier.prepare_images(np.zeros((2, 9, 13), np.uint8), (None, None, 1)).shape == (2, 9, 13, 1)
+    with pytest.raises(ValueError, match=r"\(N, 32, 32, 3\)"):
+        classifier.prepare_images(np.zeros((2, 32, 32), np.uint8), (32, 32, 3))
+
+
+@pytest.mark.parametrize("bad", [(28, 28), (28, 0, 1), (28.0, 28, 1), "28x28", (True, 28, 1)])
+def test_prepare_images_rejects_bad_image_shape(bad):
+    with pytest.raises(ValueError, match="image_shape"):
+        classifier.prepare_images(np.zeros((1, 28, 28, 1), np.uint8), bad)
+
+
+def test_predict_labels_uses_the_models_input_shape(colour_model):
+    x8 = np.random.default_rng(5).integers(0, 256, size=(5, 32, 32, 3), dtype=np.uint8)
+    labels = classifier.predict_labels(colour_model, x8)
+    expected = np.argmax(colour_model.predict(x8 / 255.0, verbose=0), axis=1)
+    assert labels.shape == (5,) and np.array_equal(labels, expected)
+    assert labels.max() <= 2
+    for bad in (np.zeros((2, 28, 28, 1), np.uint8), np.zeros((2, 32, 32), np.uint8),
+                np.zeros((2, 32, 32, 1), np.uint8)):
+        with pytest.raises(ValueError, match=r"x must have shape \(N, 32, 32, 3\).*'colour'"):
+            classifier.predict_labels(colour_model, bad)
+
+
+def test_predict_labels_digit_model_names_its_shape(small_model):
+    with pytest.raises(ValueError, match=r"\(N, 28, 28\) or \(N, 28, 28, 1\).*input shape of model"):
+        classifier.predict_labels(small_model, np.zeros((2, 32, 32, 3), np.uint8))
+
+
+def test_feature_model_of_another_shape(colour_model):
+    feats = classifier.feature_model(colour_model).predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0)
+    assert feats.shape == (2, 8)
+
+
+# -- the judge cannot be overwritten by a non-digit run ---------------------------------------------
+def test_notebook_artifact_path(course_root):
+    artifacts = course_root / "data" / "artifacts"
+    assert classifier.notebook_artifact_path("mnist", "quick") == artifacts / "digits_classifier.keras"
+    assert classifier.notebook_artifact_path("cifar10", "quick") == artifacts / "cifar10_classifier.keras"
+    assert classifier.notebook_artifact_path("fashion_mnist", "test") == artifacts / "fashion_mnist_classifier.keras"
+    for mode in ("test", "quick", "full"):
+        for dataset in ("fashion_mnist", "cifar10"):
+            assert classifier.notebook_artifact_path(dataset, mode).name != classifier.ARTIFACT_NAME
+    with pytest.raises(ValueError, match="dataset"):
+        classifier.notebook_artifact_path("../judge", "quick")
+    with pytest.raises(ValueError, match="mode"):
+        classifier.notebook_artifact_path("mnist", "fast")
+
+
+def test_test_mode_never_replaces_a_quick_model(course_root, small_model):
+    saved = classifier.save_classifier(small_model, classifier.notebook_artifact_path("mnist", "quick"),
+                                       dataset="digits-28", mode="quick")
+    target = classifier.notebook_artifact_path("mnist", "test")
+    assert target == saved.with_name("digits_classifier_test.keras")
+    # ...but a test-mode model may replace a test-mode one
+    other = classifier.save_classifier(small_model, classifier.notebook_artifact_path("cifar10", "quick"),
+                                       dataset="digits-28", mode="test")
+    assert classifier.notebook_artifact_path("cifar10", "test") == other
+
+
+def test_the_judge_takes_only_a_digit_classifier(course_root, small_model, colour_model):
+    judge = classifier.default_path()
+    with pytest.raises(ValueError, match=r"input is \(32, 32, 3\).*notebook_artifact_path"):
+        classifier.save_classifier(colour_model, judge, dataset="shapes-32", mode="quick")
+    with pytest.raises(ValueError, match="trained on 'fashion_mnist'"):
+        classifier.save_classifier(small_model, judge, dataset="fashion_mnist", mode="quick")
+    with pytest.raises(ValueError, match="input is"):
+        classifier.save_classifier(colour_model, judge.with_name("digits_classifier_test.keras"))
+    assert not judge.exists() and not list(judge.parent.glob("*.keras"))
+    # the same model under its own name is fine, and says what it takes
+    path = classifier.save_classifier(colour_model, classifier.notebook_artifact_path("cifar10", "quick"),
+                                      dataset="shapes-32", mode="quick")
+    assert "(N, 32, 32, 3)" in classifier.read_info(path)["input_convention"]
+
+
+def test_loading_a_non_digit_model_does_not_call_it_a_digit_classifier(course_root, colour_model, capsys):
+    path = classifier.save_classifier(colour_model, course_root / "cifar10_classifier.keras",
+                                      dataset="shapes-32", mode="test")
+    classifier.load_classifier(path)
+    out = capsys.readouterr().out
+    assert out.startswith("Loaded the classifier cifar10_classifier.keras") and "digit" not in out
