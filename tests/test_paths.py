@@ -14,6 +14,8 @@ inherit the suite's TF_ENABLE_ONEDNN_OPTS=0 (conftest.py): oneDNN's float16 CPU 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -42,20 +44,47 @@ def _finite(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+def _positive(value) -> bool:
+    return _finite(value) and value > 0
+
+
 #: Per notebook: recorded metric -> a condition every run must meet, even a 1-epoch one.
 SANITY = {
     "00": {"mode": lambda v: v == "test"},
-    "01": {"max_abs_err_conv": lambda v: _finite(v) and v < 1e-5},  # float32 references
-    "02": {"test_accuracy": _in_unit_interval},
-    "03": {"map50": _in_unit_interval},
-    "04": {"miou": _in_unit_interval},
-    "05": {"neg_elbo": lambda v: _finite(v) and v > 0},
-    "06": {"class_coverage_min": _in_unit_interval},
-    "07": {"psnr_denoise": _finite},
+    # float32 references, so from scratch and Keras agree under mixed precision too
+    "01": {f"max_abs_err_{op}": lambda v: _finite(v) and v < 1e-5
+           for op in ("conv", "pool", "transpose", "grad")},
+    "02": {"test_accuracy": _in_unit_interval, "final_train_loss": _positive,
+           "train_steps": lambda v: isinstance(v, int) and 0 < v <= 20},  # TRAIN_STEPS in test mode
+    "03": {"map50": _in_unit_interval, "final_train_loss": _finite},
+    "04": {"miou": _in_unit_interval, "final_loss_max": _finite},
+    "05": {"neg_elbo": _positive, "vae_train_loss": lambda v: _positive(v) and v < 600},
+    "06": {"class_coverage_min": _in_unit_interval, "gan_final_d_loss": _positive,
+           "gan_final_g_loss": _positive, "cgan_final_d_loss": _positive,
+           "cgan_final_g_loss": _positive},
+    "07": {"psnr_denoise": _finite, "dn_train_loss": _positive, "sr_train_loss": _positive,
+           "inpaint_train_loss": _positive},
+}
+
+#: Per switch: what the notebook must report about the data that ran (offline: the fallback).
+SWITCH_CHECKS = {
+    ("02", "DATASET", "fashion_mnist"): {"n_classes": lambda v: v == 10},
+    ("02", "DATASET", "cifar10"): {"n_classes": lambda v: v == 3,  # the shapes-32 fallback
+                                   "cnn_parameters": lambda v: v == 259_395},  # 32x32x3 input
+    ("04", "USE_PETS", True): {"data": lambda v: str(v).startswith("Oxford-IIIT Pets")},
+    ("07", "OWN_IMAGE", "<own photo>"): {"own_image": lambda v: v == "my photo.jpg"},
 }
 
 #: Filled as the runs finish; printed as a table at the end of the session (conftest.py).
 RESULTS: list[runner.Result] = []
+
+#: Runs in parallel: two kernels of one TensorFlow thread each use two cores better than one
+#: kernel of two threads (much of a test-mode run is single-threaded Python). COURSE_PATH_WORKERS
+#: changes it.
+WORKERS = int(os.environ.get("COURSE_PATH_WORKERS", "2"))
+THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
+#: Notebooks that load notebook 02's classifier start once every run of 02 has ended.
+NEEDS_02 = {"05", "06"}
 
 
 def _id(case) -> str:
@@ -75,24 +104,62 @@ def own_photo(tmp_path_factory) -> Path:
     return path
 
 
+def _params(given: dict, own_photo: Path) -> dict:
+    return {k: (str(own_photo) if v == "<own photo>" else v) for k, v in given.items()}
+
+
+@pytest.fixture(scope="module")
+def matrix_results(own_photo) -> dict[str, runner.Result]:
+    """Every case of MATRIX, run once, in test mode, by id.
+
+    The runs of one notebook go one after another (they write the same files in data/artifacts),
+    and 05 and 06 wait for 02, whose classifier they load.
+    """
+    groups: dict[str, list] = {}
+    for case in MATRIX:
+        groups.setdefault(case[0], []).append(case)
+    order = ["02"] + sorted((n for n in groups if n != "02"), key=lambda n: -len(groups[n]))
+
+    def run_group(cases, wait_for=None):
+        if wait_for is not None:
+            wait_for.result()
+        out = {}
+        for name, precision, given in cases:
+            [path] = runner.resolve([name])
+            out[_id((name, precision, given))] = runner.run_notebook(
+                path, "test", precision=precision, parameters=_params(given, own_photo),
+                timeout=600, env=THREADS,
+            )
+        return out
+
+    results: dict[str, runner.Result] = {}
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        first = pool.submit(run_group, groups["02"])
+        futures = [first] + [
+            pool.submit(run_group, groups[n], first if n in NEEDS_02 else None) for n in order[1:]
+        ]
+        for future in futures:
+            results.update(future.result())
+    RESULTS.extend(results[_id(c)] for c in MATRIX)
+    return results
+
+
 @pytest.mark.parametrize("case", MATRIX, ids=[_id(c) for c in MATRIX])
-def test_path(case, own_photo):
-    name, precision, params = case
-    params = {k: (str(own_photo) if v == "<own photo>" else v) for k, v in params.items()}
-    [path] = runner.resolve([name])
-    result = runner.run_notebook(
-        path, "test", precision=precision, parameters=params, timeout=600,
-    )
-    RESULTS.append(result)
+def test_path(case, matrix_results, own_photo):
+    name, precision, given = case
+    result = matrix_results[_id(case)]
     assert result.status == "ok", result.error
     assert result.precision == precision, "setup() did not report the precision asked for"
-    assert result.parameters == params
+    assert result.parameters == _params(given, own_photo)
     for key, value in result.metrics.items():
         # report.record stores NaN and infinities as strings: no recorded number may be one.
-        assert value not in ("nan", "inf", "-inf"), f"{path.stem}: {key} = {value}"
-    for key, check in SANITY.get(name, {}).items():
-        assert key in result.metrics, f"{path.stem} no longer records {key}"
-        assert check(result.metrics[key]), f"{path.stem}: {key} = {result.metrics[key]!r}"
+        assert value not in ("nan", "inf", "-inf"), f"{result.name}: {key} = {value}"
+    checks = dict(SANITY.get(name, {}))
+    for key, value in given.items():
+        checks.update(SWITCH_CHECKS.get((name, key, value), {}))
+    for key, check in checks.items():
+        assert key in result.metrics, f"{result.name} no longer records {key}"
+        assert check(result.metrics[key]), f"{result.name}: {key} = {result.metrics[key]!r}"
 
 
 def test_matrix_covers_every_notebook_and_switch():
@@ -101,4 +168,5 @@ def test_matrix_covers_every_notebook_and_switch():
     switched = {(name, key) for name, _, params in SWITCHES for key in params}
     assert {("02", "DATASET"), ("04", "USE_PETS"), ("07", "OWN_IMAGE")} <= switched
     assert set(SANITY) <= {n[:2] for n in NOTEBOOKS}
+    assert {(n, k, v) for n, _, p in SWITCHES for k, v in p.items()} == set(SWITCH_CHECKS)
     assert np.all([isinstance(p, dict) for _, _, p in MATRIX])
