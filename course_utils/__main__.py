@@ -7,7 +7,8 @@ import sys
 USAGE = """usage: python -m course_utils COMMAND [...]
 
 commands:
-  run     run notebooks headlessly: python -m course_utils run [--mode M] [NOTEBOOK ...] [--inplace] [--json PATH]
+  run     run notebooks headlessly: python -m course_utils run [--mode M] [--precision P]
+          [-p NAME=VALUE ...] [NOTEBOOK ...] [--inplace] [--json PATH]
   colab   rewrite the notebooks' Colab setup cells and README badges from pyproject.toml
 """
 
