@@ -16,7 +16,8 @@ and a corrupt or partial cached file is deleted and fetched again. MNIST and Fas
 also read from the original IDX ``.gz`` files when a lecturer drops them into the data folder.
 
 In ``test`` mode (``COURSE_MODE=test``) the loaders always return the offline fallbacks
-(:func:`load_digits28` for MNIST-shaped data); in other modes they fall back only when the
+(:func:`load_mnist_offline` for MNIST-shaped data: MNIST's own 10,000 test digits, which ship
+with the course under ``data/offline/mnist``); in other modes they fall back only when the
 data cannot be found or downloaded, and say so in one line. ``fallback=False`` (or the
 environment variable ``COURSE_DATA_FALLBACK=0``) turns the fallback off: the loader then
 raises :class:`DataUnavailableError` with what to do. Nothing is downloaded at import time,
@@ -52,9 +53,11 @@ __all__ = [
     "RemoteFile",
     "fetch",
     "load_cifar10",
+    "Loaded",
     "load_digits28",
     "load_fashion_mnist",
     "load_mnist",
+    "load_mnist_offline",
     "load_oxford_pets",
     "load_photos",
     "read_idx",
@@ -79,6 +82,34 @@ class DataUnavailableError(RuntimeError):
 
 class ChecksumError(DataUnavailableError):
     """A downloaded or local file does not have the sha256 the registry expects."""
+
+
+class Loaded(tuple):
+    """What a loader returns: unpacks as ``((x_train, y_train), (x_test, y_test))``.
+
+    ``source`` names the data that actually ran: the dataset's key (``"mnist"``,
+    ``"cifar10"``, ...) when the real files were read, else the stand-in's name
+    (``"mnist-t10k"``, ``"digits-28"``, ``"shapes-32"``, ``"pets-shapes"``);
+    ``description`` says the same in words, as the loader's notice printed it.
+    """
+
+    source: str
+    description: str
+
+    def __new__(cls, train, test, source: str, description: str):
+        self = super().__new__(cls, (train, test))
+        self.source = source
+        self.description = description
+        return self
+
+    @property
+    def is_fallback(self) -> bool:
+        """True when this is a stand-in rather than the dataset that was asked for."""
+        return self.source in FALLBACK_SOURCES
+
+
+#: The names :attr:`Loaded.source` takes for the offline stand-ins.
+FALLBACK_SOURCES = ("mnist-t10k", "digits-28", "shapes-32", "pets-shapes")
 
 
 @dataclass(frozen=True)
@@ -505,19 +536,103 @@ def _read_pets(files: dict[str, Path], size: int):
 # --------------------------------------------------------------------------------------
 # Offline fallbacks
 # --------------------------------------------------------------------------------------
-def load_digits28(*, verbose: bool = False):
-    """scikit-learn's 1,797 bundled 8x8 digits as MNIST-shaped 28x28 images (the offline fallback).
+#: MNIST's test split (the two ``t10k`` IDX files, 10,000 digits), shipped with the course in
+#: ``data/offline/mnist`` as its offline digits, split :data:`OFFLINE_SPLIT` = (train, test).
+OFFLINE_MNIST_FILES = tuple(f for f in _MNIST_IDX if f.name.startswith("t10k"))
+OFFLINE_SPLIT = (8000, 2000)
+_OFFLINE_SEED = 0
 
-    Each 8x8 digit (values 0-16) is upsampled bilinearly to 20x20 and centred in a 28x28
-    frame with a 4-pixel border, like MNIST's 20x20 digit box, then scaled to 0-255.
-    Returns ``((x_train, y_train), (x_test, y_test))``: x uint8 (N, 28, 28, 1) in 0-255, y
-    int64 (N,) in 0-9; a stratified split with a fixed seed, 1,347 train / 450 test.
+
+def _offline_mnist_dirs() -> list[Path]:
+    """``data/offline/mnist`` of the course root, then of the clone that holds this package."""
+    found = []
+    for root in (paths.data_dir(), Path(__file__).resolve().parent.parent / "data"):
+        folder = (root / "offline" / "mnist").resolve()
+        if folder not in found:
+            found.append(folder)
+    return found
+
+
+def _offline_mnist_files() -> dict[str, Path]:
+    """The two offline IDX files, checked; DataUnavailableError if absent, ChecksumError if damaged."""
+    for folder in _offline_mnist_dirs():
+        files = {f.name: folder / f.name for f in OFFLINE_MNIST_FILES}
+        if not all(p.is_file() for p in files.values()):
+            continue
+        for f in OFFLINE_MNIST_FILES:
+            found = sha256sum(files[f.name])
+            if found != f.sha256:
+                raise ChecksumError(
+                    f"{_display(files[f.name])} is damaged: sha256 {found}, expected {f.sha256}. "
+                    "It is MNIST's test split as shipped with the course; restore it with "
+                    f"`git checkout -- data/offline/mnist` (or copy the official {f.name} there)."
+                )
+        return files
+    where = ", ".join(_display(d) for d in _offline_mnist_dirs())
+    raise DataUnavailableError(f"the offline MNIST files are missing (looked in {where})")
+
+
+def load_mnist_offline(*, verbose: bool = False) -> Loaded:
+    """The course's offline digits: MNIST's 10,000 test digits, split 8,000 train / 2,000 test.
+
+    The two official IDX files (``t10k-images-idx3-ubyte.gz``, ``t10k-labels-idx1-ubyte.gz``,
+    CC BY-SA 3.0, Y. LeCun, C. Cortes, C. J. C. Burges) ship in ``data/offline/mnist`` and are
+    checked against their sha256. The split is stratified by label with a fixed seed, so every
+    run sees the same 8,000 / 2,000 digits. Returns a :class:`Loaded` with source
+    ``"mnist-t10k"``: x uint8 (N, 28, 28, 1) in 0-255, y int64 (N,). When the files are
+    missing (a copy of the package without its ``data`` folder), returns
+    :func:`load_digits28` instead, saying so; a damaged file raises :class:`ChecksumError`.
+    """
+    try:
+        files = _offline_mnist_files()
+    except ChecksumError:
+        raise
+    except DataUnavailableError as exc:
+        print(f"{exc}; using the last resort, scikit-learn's 8x8 digits upsampled to 28x28")
+        return load_digits28(verbose=verbose)
+    (x_train, y_train), (x_test, y_test) = _offline_mnist_arrays(str(files[OFFLINE_MNIST_FILES[0].name]),
+                                                                  str(files[OFFLINE_MNIST_FILES[1].name]))
+    result = Loaded((x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy()),
+                    "mnist-t10k", OFFLINE_MNIST_DESC)
+    if verbose:
+        print(f"mnist-t10k: {OFFLINE_MNIST_DESC}")
+    return result
+
+
+OFFLINE_MNIST_DESC = (f"MNIST's test digits from data/offline/mnist "
+                      f"({OFFLINE_SPLIT[0]} train / {OFFLINE_SPLIT[1]} test, stratified)")
+
+
+@functools.lru_cache(maxsize=2)
+def _offline_mnist_arrays(images: str, labels: str):
+    from sklearn.model_selection import train_test_split
+
+    x = _as_nhwc_uint8(read_idx(images))
+    y = read_idx(labels).astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, train_size=OFFLINE_SPLIT[0], test_size=OFFLINE_SPLIT[1], stratify=y,
+        random_state=_OFFLINE_SEED,
+    )
+    return (x_train, y_train), (x_test, y_test)
+
+
+DIGITS28_DESC = "scikit-learn's 8x8 digits upsampled to 28x28 (1347 train / 450 test)"
+
+
+def load_digits28(*, verbose: bool = False) -> Loaded:
+    """scikit-learn's 1,797 bundled 8x8 digits as MNIST-shaped 28x28 images (the last resort).
+
+    Used only when the offline MNIST files (:func:`load_mnist_offline`) are missing. Each 8x8
+    digit (values 0-16) is upsampled bilinearly to 20x20 and centred in a 28x28 frame with a
+    4-pixel border, like MNIST's 20x20 digit box, then scaled to 0-255. Returns a
+    :class:`Loaded` with source ``"digits-28"``: x uint8 (N, 28, 28, 1) in 0-255, y int64
+    (N,) in 0-9; a stratified split with a fixed seed, 1,347 train / 450 test.
     """
     (x_train, y_train), (x_test, y_test) = _digits28_arrays()
     if verbose:
-        print(f"digits28: scikit-learn digits upsampled to 28x28 ({len(x_train)} train / {len(x_test)} test)")
+        print(f"digits-28: {DIGITS28_DESC}")
     # Copies, so a notebook that edits its arrays in place cannot change the next call's data.
-    return (x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy())
+    return Loaded((x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy()), "digits-28", DIGITS28_DESC)
 
 
 @functools.lru_cache(maxsize=1)
@@ -545,7 +660,10 @@ def _fallback_shapes_classification(size: int = 32):
     x_train, y_train = make_shape_classification(3000, size=size, seed=0)
     x_test, y_test = make_shape_classification(600, size=size, seed=1)
     to8 = lambda x: np.round(x * 255).astype(np.uint8)  # noqa: E731
-    return (to8(x_train), y_train), (to8(x_test), y_test)
+    return Loaded((to8(x_train), y_train), (to8(x_test), y_test), "shapes-32", SHAPES_DESC)
+
+
+SHAPES_DESC = "synthetic 32x32 shapes (3 classes, 3000 train / 600 test)"
 
 
 def _fallback_pets(size: int):
@@ -560,7 +678,11 @@ def _fallback_pets(size: int):
         masks = np.where(inner, 1, np.where(fg, 2, 0)).astype(np.uint8)
         return np.round(s.images * 255).astype(np.uint8), masks
 
-    return part(400, 0), part(100, 1)
+    return Loaded(part(400, 0), part(100, 1), "pets-shapes", _pets_desc(size))
+
+
+def _pets_desc(size: int) -> str:
+    return f"synthetic {size}x{size} shapes scenes with pet-style masks (400 train / 100 test)"
 
 
 # --------------------------------------------------------------------------------------
@@ -581,17 +703,17 @@ def _test_mode() -> bool:
 def _load(
     key: str,
     reader: Callable[[dict[str, Path]], tuple],
-    fallback_fn: Callable[[], tuple],
-    fallback_desc: str,
+    fallback_fn: Callable[[], Loaded],
     fallback: bool | None,
     verbose: bool,
-):
+) -> Loaded:
     """Shared logic: test mode -> fallback; else fetch and read; offline -> fallback or error."""
     dataset = REGISTRY[key]
     if _test_mode() and fallback is not False:
+        result = fallback_fn()
         if verbose:
-            print(f"test mode: using {fallback_desc} instead of {dataset.title}")
-        return fallback_fn()
+            print(f"test mode: using {result.description} instead of {dataset.title}")
+        return result
     try:
         files = fetch(key, verbose=verbose)
     except ChecksumError:
@@ -599,15 +721,16 @@ def _load(
     except DataUnavailableError as exc:
         if not _fallback_allowed(fallback):
             raise
+        result = fallback_fn()
         if verbose:
-            print(f"offline: using {fallback_desc} instead of {dataset.title} ({_short_reason(exc)})")
-        return fallback_fn()
-    result = reader(files)
+            print(f"offline: using {result.description} instead of {dataset.title} ({_short_reason(exc)})")
+        return result
+    train, test = reader(files)
+    where = sorted({_display(p.parent) for p in files.values()})
+    desc = f"{dataset.title}: {len(train[0])} train / {len(test[0])} test from {', '.join(where)}"
     if verbose:
-        where = sorted({_display(p.parent) for p in files.values()})
-        n_train, n_test = len(result[0][0]), len(result[1][0])
-        print(f"{dataset.title}: {n_train} train / {n_test} test from {', '.join(where)}")
-    return result
+        print(desc)
+    return Loaded(train, test, key, desc)
 
 
 def _short_reason(exc: BaseException) -> str:
@@ -622,22 +745,21 @@ def load_mnist(*, fallback: bool | None = None, verbose: bool = True):
     """MNIST: ``((x_train, y_train), (x_test, y_test))``, x uint8 (N, 28, 28, 1) 0-255, y int64.
 
     60,000 train / 10,000 test handwritten digits. In test mode, and when the data can be
-    neither found locally nor downloaded, returns :func:`load_digits28` instead and prints
-    one line saying so. ``fallback=False`` never falls back (not even in test mode) and
+    neither found locally nor downloaded, returns :func:`load_mnist_offline` instead (MNIST's
+    own test digits, split 8,000 / 2,000) and prints one line saying so. The result is a
+    :class:`Loaded`: its ``source`` is ``"mnist"`` or the stand-in's name. ``fallback=False`` never falls back (not even in test mode) and
     raises :class:`DataUnavailableError` saying what to do; ``None`` (the default) follows
     ``COURSE_DATA_FALLBACK`` (on unless ``0``). ``verbose=False`` prints nothing.
     """
-    return _load("mnist", _read_mnist_like, load_digits28,
-                 "scikit-learn digits upsampled to 28x28 (1347 train / 450 test)", fallback, verbose)
+    return _load("mnist", _read_mnist_like, load_mnist_offline, fallback, verbose)
 
 
 def load_fashion_mnist(*, fallback: bool | None = None, verbose: bool = True):
     """Fashion-MNIST, same format as :func:`load_mnist` (60,000 / 10,000 clothing images, 10 classes).
 
-    The offline fallback is :func:`load_digits28` (digits, not clothes: the notice says so).
+    The offline fallback is :func:`load_mnist_offline` (digits, not clothes: the notice says so).
     """
-    return _load("fashion_mnist", _read_mnist_like, load_digits28,
-                 "scikit-learn digits upsampled to 28x28 (1347 train / 450 test)", fallback, verbose)
+    return _load("fashion_mnist", _read_mnist_like, load_mnist_offline, fallback, verbose)
 
 
 def load_cifar10(*, fallback: bool | None = None, verbose: bool = True):
@@ -646,8 +768,7 @@ def load_cifar10(*, fallback: bool | None = None, verbose: bool = True):
     The offline fallback is synthetic coloured shapes from :mod:`course_utils.shapes`
     (3 classes: circle, square, triangle; 3,000 train / 600 test, 32x32x3 uint8).
     """
-    return _load("cifar10", _read_cifar10, _fallback_shapes_classification,
-                 "synthetic 32x32 shapes (3 classes, 3000 train / 600 test)", fallback, verbose)
+    return _load("cifar10", _read_cifar10, _fallback_shapes_classification, fallback, verbose)
 
 
 def load_oxford_pets(size: int = 128, *, fallback: bool | None = None, verbose: bool = True):
@@ -667,11 +788,11 @@ def load_oxford_pets(size: int = 128, *, fallback: bool | None = None, verbose: 
     if processed.is_file() and not _test_mode():
         try:
             with np.load(processed) as f:
-                result = (f["x_train"], f["m_train"]), (f["x_test"], f["m_test"])
+                train, test = (f["x_train"], f["m_train"]), (f["x_test"], f["m_test"])
+            desc = f"Oxford-IIIT Pets: {len(train[0])} train / {len(test[0])} test from {_display(processed)}"
             if verbose:
-                print(f"Oxford-IIIT Pets: {len(result[0][0])} train / {len(result[1][0])} test "
-                      f"from {_display(processed)}")
-            return result
+                print(desc)
+            return Loaded(train, test, "oxford_pets", desc)
         except Exception:  # a damaged cache: rebuild it from the archives
             processed.unlink(missing_ok=True)
 
@@ -680,9 +801,7 @@ def load_oxford_pets(size: int = 128, *, fallback: bool | None = None, verbose: 
         _atomic_savez(processed, x_train=xtr, m_train=mtr, x_test=xte, m_test=mte)
         return (xtr, mtr), (xte, mte)
 
-    return _load("oxford_pets", reader, lambda: _fallback_pets(size),
-                 f"synthetic {size}x{size} shapes scenes with pet-style masks (400 train / 100 test)",
-                 fallback, verbose)
+    return _load("oxford_pets", reader, lambda: _fallback_pets(size), fallback, verbose)
 
 
 def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:

@@ -2,7 +2,7 @@
 
 Every test works in a temporary course folder (``COURSE_ROOT`` is monkeypatched), so the
 real data and artifacts are never touched. Test mode (conftest) makes ``load_mnist`` return
-the offline digits-28 fallback.
+the offline digits (MNIST's test split, 8,000 / 2,000).
 """
 
 from __future__ import annotations
@@ -148,8 +148,8 @@ def test_train_if_missing_is_accurate_and_cached(trained):
     artifacts = root / "data" / "artifacts"
     assert (artifacts / "digits_classifier_quick.keras").is_file()
     assert not (artifacts / "digits_classifier.keras").exists()  # never the notebook's artifact
-    assert classifier.read_info(artifacts / "digits_classifier_quick.keras")["dataset"] == "digits-28"
-    (_, _), (x_test, y_test) = data.load_digits28()
+    assert classifier.read_info(artifacts / "digits_classifier_quick.keras")["dataset"] == "mnist-t10k"
+    (_, _), (x_test, y_test) = data.load_mnist_offline()
     accuracy = np.mean(classifier.predict_labels(model, x_test) == y_test)
     assert accuracy >= 0.95, accuracy
     assert model.get_layer("features") is not None
@@ -166,7 +166,7 @@ def test_second_call_loads_the_cache(trained, monkeypatch, capsys):
     again = course_utils.load_classifier()
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "Loaded" in out and "digits_classifier_quick.keras" in out
-    x = data.load_digits28()[1][0][:16]
+    x = data.load_mnist_offline()[1][0][:16]
     assert np.allclose(again.predict(x / 255.0, verbose=0), model.predict(x / 255.0, verbose=0), atol=1e-5)
 
 

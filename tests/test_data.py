@@ -166,7 +166,7 @@ def test_wrong_bytes_give_a_checksum_error_and_leave_nothing(server, monkeypatch
     # A loader does not hide a checksum error behind the offline fallback.
     monkeypatch.setenv("COURSE_MODE", "quick")
     with pytest.raises(data.ChecksumError):
-        data._load("blob", lambda files: files, lambda: "fallback", "tiny data", None, True)
+        data._load("blob", lambda files: files, _tiny_fallback, None, True)
 
 
 def test_interrupted_download_leaves_no_file(server, monkeypatch):
@@ -178,13 +178,20 @@ def test_interrupted_download_leaves_no_file(server, monkeypatch):
     assert _listing(_cache()) == set()
 
 
+TINY = ((1, 2), (3, 4))
+
+
+def _tiny_fallback():
+    return data.Loaded(*TINY, "tiny", "tiny data")
+
+
 def test_server_down_falls_back_with_one_line_notice(monkeypatch, capsys):
     _register_blob(monkeypatch, _closed_port_url() + "blob.bin")
     monkeypatch.setenv("COURSE_MODE", "quick")
     start = time.perf_counter()
-    out = data._load("blob", lambda files: files, lambda: "fallback", "tiny data", None, True)
+    out = data._load("blob", lambda files: files, _tiny_fallback, None, True)
     assert time.perf_counter() - start < 5.0
-    assert out == "fallback"
+    assert out == TINY and out.source == "tiny" and out[0][0] == 1
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("offline: using tiny data instead of Blob")
 
@@ -210,7 +217,7 @@ def test_server_down_without_fallback_raises_what_to_do(monkeypatch, how):
     if how == "environment":
         monkeypatch.setenv(data.FALLBACK_ENV, "0")
     with pytest.raises(data.DataUnavailableError) as err:
-        data._load("blob", lambda files: files, lambda: "fallback", "tiny data",
+        data._load("blob", lambda files: files, _tiny_fallback,
                    False if how == "argument" else None, True)
     message = str(err.value)
     for hint in ("blob.bin", BLOB_SHA, "COURSE_DATA_DIR", "COURSE_DATA_MIRROR", "data/cache/blob"):
@@ -218,13 +225,15 @@ def test_server_down_without_fallback_raises_what_to_do(monkeypatch, how):
     assert _listing(_cache()) == set()
 
 
-def test_load_mnist_with_dead_mirror_falls_back_to_digits(monkeypatch, capsys):
+def test_load_mnist_with_dead_mirror_falls_back_to_offline_mnist(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_MODE", "quick")
     monkeypatch.setenv(data.MIRROR_ENV, _closed_port_url())  # never the internet in tests
-    (x_train, y_train), (x_test, y_test) = data.load_mnist()
-    assert x_train.shape == (1347, 28, 28, 1) and x_test.shape == (450, 28, 28, 1)
+    loaded = data.load_mnist()
+    (x_train, y_train), (x_test, y_test) = loaded
+    assert x_train.shape == (8000, 28, 28, 1) and x_test.shape == (2000, 28, 28, 1)
+    assert loaded.source == "mnist-t10k" and loaded.is_fallback
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith("offline: using scikit-learn digits") and "instead of MNIST" in out[0]
+    assert len(out) == 1 and out[0].startswith("offline: using MNIST's test digits") and "instead of MNIST" in out[0]
     with pytest.raises(data.DataUnavailableError, match="MNIST is not available"):
         data.load_mnist(fallback=False)
 
@@ -237,7 +246,7 @@ def test_test_mode_never_touches_the_network(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_MODE", "test")
     (x, y), _ = data.load_fashion_mnist()
     assert x.shape[1:] == (28, 28, 1)
-    assert capsys.readouterr().out.startswith("test mode: using scikit-learn digits")
+    assert capsys.readouterr().out.startswith("test mode: using MNIST's test digits")
     (xc, yc), (xt, _) = data.load_cifar10()
     assert xc.dtype == np.uint8 and xc.shape[1:] == (32, 32, 3) and yc.dtype == np.int64
     assert set(np.unique(yc)) == {0, 1, 2}
@@ -394,8 +403,88 @@ def test_idx_reader_on_real_mnist(shared_datasets):
 
 
 # ----------------------------------------------------------------------------- fallbacks
+OFFLINE = ROOT / "data" / "offline" / "mnist"
+
+
+def test_offline_mnist_is_the_official_test_split():
+    """The committed files are MNIST's t10k files, byte for byte (published MD5, pinned SHA-256)."""
+    pinned = {f.name: f.sha256 for f in data.REGISTRY["mnist"].alternatives[0]}
+    md5 = {"t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+           "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}
+    for name, digest in md5.items():
+        blob = (OFFLINE / name).read_bytes()
+        assert hashlib.md5(blob).hexdigest() == digest
+        assert hashlib.sha256(blob).hexdigest() == pinned[name]
+    readme = (ROOT / "data" / "README.md").read_text()
+    for name in md5:
+        assert pinned[name] in readme and name in readme
+    assert "CC BY-SA 3.0" in readme
+
+
+def test_offline_mnist_split_is_stratified_fixed_and_disjoint():
+    loaded = data.load_mnist_offline()
+    (x_train, y_train), (x_test, y_test) = loaded
+    assert loaded.source == "mnist-t10k" and loaded.is_fallback
+    assert x_train.shape == (8000, 28, 28, 1) and x_test.shape == (2000, 28, 28, 1)
+    assert x_train.dtype == np.uint8 and y_train.dtype == np.int64
+    # Together they are exactly the 10,000 official test digits, each used once.
+    images = data.read_idx(OFFLINE / "t10k-images-idx3-ubyte.gz")
+    labels = data.read_idx(OFFLINE / "t10k-labels-idx1-ubyte.gz")
+    key = lambda x: sorted(a.tobytes() for a in x.reshape(len(x), -1))  # noqa: E731
+    assert key(np.concatenate([x_train, x_test])) == key(images[..., None])
+    np.testing.assert_array_equal(np.bincount(np.concatenate([y_train, y_test])), np.bincount(labels))
+    # Stratified: each class has its share of the 2,000 test digits, to within one.
+    share = np.bincount(labels, minlength=10) * 2000 / 10000
+    assert np.abs(np.bincount(y_test, minlength=10) - share).max() <= 1
+    (x2, y2), _ = data.load_mnist_offline()
+    np.testing.assert_array_equal(x_train, x2)  # a fixed split
+    np.testing.assert_array_equal(y_train, y2)
+    x2[:] = 0  # callers get copies
+    assert data.load_mnist_offline()[0][0].max() == 255
+
+
+def test_offline_mnist_labels_match_images():
+    """A logistic regression trained on the 8,000 reaches >= 85% on the 2,000 (images and labels align)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    (x_train, y_train), (x_test, y_test) = data.load_mnist_offline()
+    clf = LogisticRegression(max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x_train[:4000].reshape(4000, -1) / 255.0, y_train[:4000])
+    accuracy = clf.score(x_test.reshape(len(x_test), -1) / 255.0, y_test)
+    assert accuracy >= 0.85, accuracy
+
+
+def test_damaged_offline_mnist_says_how_to_restore(monkeypatch, tmp_path):
+    folder = tmp_path / "course" / "data" / "offline" / "mnist"
+    folder.mkdir(parents=True)
+    for f in data.OFFLINE_MNIST_FILES:
+        (folder / f.name).write_bytes((OFFLINE / f.name).read_bytes())
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"damaged")
+    with pytest.raises(data.ChecksumError) as err:
+        data.load_mnist_offline()
+    message = str(err.value)
+    assert "t10k-labels-idx1-ubyte.gz" in message and "git checkout -- data/offline/mnist" in message
+    assert data.OFFLINE_MNIST_FILES[1].sha256 in message
+    assert (folder / "t10k-labels-idx1-ubyte.gz").read_bytes() == b"damaged"  # never deleted
+
+
+def test_missing_offline_mnist_falls_back_to_digits28(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(data, "_offline_mnist_dirs", lambda: [tmp_path / "nowhere"])
+    monkeypatch.setenv("COURSE_MODE", "test")
+    loaded = data.load_mnist()
+    assert loaded.source == "digits-28" and loaded[0][0].shape == (1347, 28, 28, 1)
+    out = capsys.readouterr().out
+    assert "offline MNIST files are missing" in out and "last resort" in out
+    assert "test mode: using scikit-learn's 8x8 digits" in out
+
+
 def test_digits28_format_and_split():
-    (x_train, y_train), (x_test, y_test) = data.load_digits28()
+    loaded = data.load_digits28()
+    (x_train, y_train), (x_test, y_test) = loaded
+    assert loaded.source == "digits-28"
     assert x_train.shape == (1347, 28, 28, 1) and x_test.shape == (450, 28, 28, 1)
     assert x_train.dtype == np.uint8 and y_train.dtype == np.int64
     assert x_train.max() == 255 and x_train.min() == 0
