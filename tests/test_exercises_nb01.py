@@ -21,7 +21,8 @@ def _avg_kernel() -> np.ndarray:
     "checker, right, wrongs",
     [
         (exercises.check_output_size, 55, [54, 56, 57, "x", 55.5]),
-        (exercises.check_horizontal_edge_kernel, SOBEL_Y, [SOBEL_Y.T, np.ones((3, 3)), np.zeros((3, 3)), [1, 2]]),
+        (exercises.check_horizontal_edge_kernel, SOBEL_Y,
+         [SOBEL_Y.T, np.ones((3, 3)), np.zeros((3, 3)), [1, 2], [[-1, -1, -1], [1, 1, 1]], "abc", [[1, 2], [3]]]),
         (exercises.check_param_count, 12832, [12800, 1000, 12832.5]),
         (exercises.check_avg_pool_as_conv, _avg_kernel(), [np.full((2, 2, 3, 3), 0.25), np.ones((2, 2, 3, 3)), np.zeros((2, 2, 3))]),
     ],
@@ -38,8 +39,8 @@ def test_checker(checker, right, wrongs, capsys):
 
 
 def test_other_right_answers(capsys):
-    # A simple difference kernel, a 2x1 kernel and a numpy integer also count.
-    assert exercises.check_horizontal_edge_kernel([[-1, -1, -1], [1, 1, 1]])
+    # The Prewitt kernel, a sign-flipped Sobel and numpy scalars also count.
+    assert exercises.check_horizontal_edge_kernel([[-1, -1, -1], [0, 0, 0], [1, 1, 1]])
     assert exercises.check_horizontal_edge_kernel(-SOBEL_Y)
     assert exercises.check_output_size(np.int64(55))
     assert exercises.check_param_count(np.array(12832))
@@ -48,3 +49,68 @@ def test_other_right_answers(capsys):
 def test_param_count_hint_mentions_bias(capsys):
     assert not exercises.check_param_count(5 * 5 * 16 * 32)
     assert "bias" in capsys.readouterr().out
+
+
+def test_avg_pool_hint_does_not_give_the_answer(capsys):
+    assert not exercises.check_avg_pool_as_conv(np.full((2, 2, 3, 3), 0.25))
+    assert "1/4 when" not in capsys.readouterr().out
+
+
+def _grad_w_loops(x, g):
+    # dL/dw[p, q] = sum_{i,j} g[i, j] x[i + p, j + q], written independently of the checker.
+    kh, kw = x.shape[0] - g.shape[0] + 1, x.shape[1] - g.shape[1] + 1
+    return np.array([[np.sum(g * x[p : p + g.shape[0], q : q + g.shape[1]]) for q in range(kw)] for p in range(kh)])
+
+
+def test_grad_w_loops_matches_tensorflow():
+    # The reference answer above is the true gradient: compare with tf.GradientTape.
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(7, 9)).astype(np.float32)
+    w = tf.Variable(rng.uniform(-1, 1, size=(3, 2, 1, 1)).astype(np.float32))
+    g = rng.uniform(-1, 1, size=(1, 5, 8, 1)).astype(np.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.nn.conv2d(x[None, :, :, None], w, 1, "VALID") * g)
+    np.testing.assert_allclose(_grad_w_loops(x, g[0, :, :, 0]), tape.gradient(loss, w).numpy()[:, :, 0, 0], atol=1e-5)
+
+
+def _flipped(x, g):
+    return _grad_w_loops(x, g)[::-1, ::-1]
+
+
+def _raises(x, g):
+    raise RuntimeError("not written yet")
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (_flipped, "flipped"),  # a convolution instead of a correlation
+        (lambda x, g: _grad_w_loops(x, g).T, "shape"),  # transposed: wrong shape for non-square kernels
+        (lambda x, g: 2 * _grad_w_loops(x, g), "correlate x with g"),
+        (lambda x, g: np.zeros((3, 2)), "correlate x with g"),  # right shape for the first case, wrong values
+        (lambda x, g: _grad_w_loops(x, g).mean(), "shape"),
+        (_raises, "RuntimeError"),
+        (np.zeros((3, 2)), "function"),
+    ],
+)
+def test_weight_gradient_rejects_wrong_answers(wrong, hint, capsys):
+    assert exercises.nb01.check_weight_gradient(wrong) is False
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "not yet" in out and hint in out
+
+
+def test_weight_gradient_accepts_right_answers(capsys):
+    from scipy import signal
+
+    assert exercises.nb01.check_weight_gradient(_grad_w_loops) is True
+    assert "correct" in capsys.readouterr().out
+    assert exercises.nb01.check_weight_gradient(lambda x, g: signal.correlate2d(x, g, mode="valid")) is True
+    # a function that changes its inputs in place cannot spoil the next case
+    def destructive(x, g):
+        out = _grad_w_loops(x, g)
+        x[:] = 0
+        return out
+    assert exercises.nb01.check_weight_gradient(destructive) is True
+    assert exercises.nb01.check_weight_gradient(None) is False
+    assert "not answered" in capsys.readouterr().out

@@ -16,6 +16,8 @@ OUTPUT_SIZE_QUESTION = {"n": 227, "k": 11, "stride": 4, "padding": "valid"}
 PARAM_COUNT_QUESTION = {"input_shape": (64, 64, 16), "filters": 32, "kernel_size": 5}
 #: Exercise 4: 2x2 average pooling (stride 2) of a 3-channel image as one convolution.
 AVG_POOL_QUESTION = {"pool_size": 2, "channels": 3}
+#: Exercise 5: (input shape, kernel shape) pairs on which ``grad_w(x, g)`` is tried.
+WEIGHT_GRADIENT_CASES = (((7, 9), (3, 2)), ((6, 6), (1, 1)), ((5, 8), (4, 3)), ((8, 5), (2, 5)))
 
 
 def _number(answer) -> int | None:
@@ -51,7 +53,7 @@ def _edge_images(size: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def check_horizontal_edge_kernel(answer) -> bool:
-    """Exercise 2: a 2-D kernel that responds to horizontal edges and not to vertical ones or flat areas.
+    """Exercise 2: a 3x3 kernel that responds to horizontal edges and not to vertical ones or flat areas.
 
     The kernel is correlated ('valid') with a horizontal step, a vertical step and a flat
     image; it must respond clearly to the first and (almost) not at all to the other two.
@@ -61,9 +63,12 @@ def check_horizontal_edge_kernel(answer) -> bool:
         return not_answered(name)
     from ..conv import conv2d
 
-    kernel = np.asarray(answer, dtype=np.float64)
-    if kernel.ndim != 2 or min(kernel.shape) < 1 or max(kernel.shape) > 7 or not np.all(np.isfinite(kernel)):
-        return feedback(name, False, hint="give a 2-D array of numbers, e.g. 3x3.")
+    try:
+        kernel = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        return feedback(name, False, hint="give a 3x3 array of numbers.")
+    if kernel.shape != (3, 3) or not np.all(np.isfinite(kernel)):
+        return feedback(name, False, hint=f"the question asks for a 3x3 kernel of numbers, got shape {kernel.shape}.")
     responses = []
     for image in _edge_images():
         y = conv2d(image[None, :, :, None], kernel[:, :, None, None])
@@ -122,5 +127,50 @@ def check_avg_pool_as_conv(answer) -> bool:
     return feedback(
         name,
         ok,
-        hint="pooling averages each channel on its own: w[:, :, i, j] is 1/4 when i == j and 0 otherwise.",
+        hint="pooling averages each channel on its own: which input channels should output channel c "
+        "read, and with what weight on each of the 4 pixels of its window?",
     )
+
+
+def _weight_gradient_reference(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """dL/dw of a 'valid', stride-1 cross-correlation: the 'valid' cross-correlation of x with g."""
+    from scipy import signal
+
+    return signal.correlate2d(x, g, mode="valid")
+
+
+def check_weight_gradient(answer) -> bool:
+    """Exercise 5: a function ``grad_w(x, g)`` returning dL/dw of ``y = correlate2d(x, w)``.
+
+    ``x`` is one (H, W) channel, the convolution is a 'valid', stride-1 cross-correlation
+    with a (k_h, k_w) kernel, and ``g = dL/dy`` has shape (H - k_h + 1, W - k_w + 1); the
+    function must return dL/dw with shape (k_h, k_w). It is called on random inputs of
+    several shapes (see :data:`WEIGHT_GRADIENT_CASES`) and compared with SciPy's
+    ``signal.correlate2d(x, g, mode="valid")``.
+    """
+    name = "weight gradient"
+    if answer is None:
+        return not_answered(name)
+    if not callable(answer):
+        return feedback(name, False, hint="give a function grad_w(x, g) that returns an array, not a value.")
+    rng = np.random.default_rng(1)
+    for (h, w), (kh, kw) in WEIGHT_GRADIENT_CASES:
+        x = rng.uniform(-1, 1, size=(h, w))
+        g = rng.uniform(-1, 1, size=(h - kh + 1, w - kw + 1))
+        expected = _weight_gradient_reference(x, g)
+        try:
+            got = np.asarray(answer(x.copy(), g.copy()), dtype=np.float64)
+        except Exception as exc:  # a student's function may fail in any way; report it in one line
+            return feedback(name, False, hint=f"grad_w raised {type(exc).__name__}: {exc} (x {x.shape}, g {g.shape}).")
+        if got.shape != expected.shape:
+            return feedback(
+                name, False,
+                hint=f"for x of shape {x.shape} and g of shape {g.shape} dL/dw has the kernel's shape "
+                f"{expected.shape}, got {got.shape}.",
+            )
+        if not np.allclose(got, expected, atol=1e-8):
+            hint = "dL/dw[p, q] = sum over i, j of g[i, j] * x[i + p, j + q]: correlate x with g."
+            if np.allclose(got, expected[::-1, ::-1], atol=1e-8):
+                hint = "almost: your result is flipped in both axes (a convolution); correlate x with g instead."
+            return feedback(name, False, hint=hint)
+    return feedback(name, True, detail=f"matches scipy.signal.correlate2d(x, g, 'valid') on {len(WEIGHT_GRADIENT_CASES)} shapes.")
