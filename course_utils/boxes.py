@@ -145,12 +145,13 @@ def make_anchors(
 def match_anchors(
     anchors, gt_boxes, pos_threshold: float = 0.5, neg_threshold: float = 0.4
 ) -> np.ndarray:
-    """Assign each anchor to a ground-truth box by IoU, as in SSD and Faster R-CNN.
+    """Assign each anchor to a ground-truth box by IoU (RetinaNet's 0.5 / 0.4 rule by default).
 
     Returns an int array of shape (A,): the index of the matched ground-truth box for a
     positive anchor (best IoU ``>= pos_threshold``), ``-1`` for a negative (background,
     best IoU ``< neg_threshold``) and ``-2`` for an ignored anchor in between. Every
-    ground-truth box also claims its single best anchor, so no object goes unmatched.
+    ground-truth box also claims its single best anchor (if it overlaps any), so an object is
+    rarely left unmatched; two boxes that share a best anchor leave it to the later one.
     """
     anchors = _as_pairs(anchors, "anchors")
     gt = np.asarray(gt_boxes, dtype=np.float64)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from course_utils.metrics import (
     MeanAP,
     average_precision,
+    coco_map,
     mean_average_precision,
     precision_recall_curve,
 )
@@ -147,3 +148,51 @@ def test_bad_input_names_argument():
         mean_average_precision(worked_preds(), GTS, num_classes=1)
     with pytest.raises(ValueError, match=r"preds\[0\]"):
         mean_average_precision([pred([[0, 0, 1, 1]], [0.5, 0.4], [0])], GTS[:1])
+
+
+# A hand-computed ranking: TP, FP, TP, FP, TP with 4 ground-truth boxes (one never found).
+HAND_PRECISION = [1, 1 / 2, 2 / 3, 2 / 4, 3 / 5]
+HAND_RECALL = [0.25, 0.25, 0.5, 0.5, 0.75]
+
+
+def test_all_point_ap_by_hand():
+    # Envelope 1 on (0, .25], 2/3 on (.25, .5], 0.6 on (.5, .75], 0 after: area 17/30.
+    assert average_precision(HAND_PRECISION, HAND_RECALL) == pytest.approx(0.25 + 0.25 * 2 / 3 + 0.25 * 0.6)
+
+
+def test_11_point_ap_by_hand():
+    # t = 0, .1, .2 -> 1; t = .3, .4, .5 -> 2/3; t = .6, .7 -> 0.6; t = .8, .9, 1 -> 0.
+    expected = (3 * 1 + 3 * 2 / 3 + 2 * 0.6) / 11
+    assert average_precision(HAND_PRECISION, HAND_RECALL, "11_point") == pytest.approx(expected)
+
+
+def test_101_point_ap_by_hand():
+    # t = 0 .. .25 (26 levels) -> 1; .26 .. .5 (25) -> 2/3; .51 .. .75 (25) -> 0.6; the rest 0.
+    expected = (26 * 1 + 25 * 2 / 3 + 25 * 0.6) / 101
+    assert average_precision(HAND_PRECISION, HAND_RECALL, "101_point") == pytest.approx(expected)
+
+
+def test_interpolations_differ_and_bad_name_raises():
+    values = {m: average_precision(HAND_PRECISION, HAND_RECALL, m) for m in ("all_point", "11_point", "101_point")}
+    assert len({round(v, 6) for v in values.values()}) == 3
+    with pytest.raises(ValueError, match="interpolation"):
+        average_precision(HAND_PRECISION, HAND_RECALL, "voc")
+    with pytest.raises(ValueError, match="interpolation"):
+        mean_average_precision([pred([], [], [])], [gt([], [])], interpolation="voc")
+
+
+def test_mean_average_precision_passes_interpolation_on():
+    preds = [pred([[0, 0, 10, 10], [50, 50, 60, 60], [20, 20, 30, 30]], [0.9, 0.8, 0.7], [0, 0, 0])]
+    gts = [gt([[0, 0, 10, 10], [20, 20, 30, 30]], [0, 0])]
+    # TP, FP, TP: precision 1, 1/2, 2/3 at recall 1/2, 1/2, 1.
+    assert mean_average_precision(preds, gts).map == pytest.approx(0.5 + 0.5 * 2 / 3)
+    assert mean_average_precision(preds, gts, interpolation="11_point").map == pytest.approx((6 + 5 * 2 / 3) / 11)
+
+
+def test_coco_map_by_hand():
+    gts = [gt([[0, 0, 10, 10]], [0])]
+    # IoU 0.72: a true positive at thresholds 0.50 .. 0.70 (5 of 10), a false positive above.
+    preds = [pred([[0, 0, 10, 7.2]], [0.9], [0])]
+    assert coco_map(preds, gts, num_classes=1) == pytest.approx(0.5)
+    exact = [pred([[0, 0, 10, 10]], [0.9], [0])]
+    assert coco_map(exact, gts, num_classes=1) == pytest.approx(1.0)

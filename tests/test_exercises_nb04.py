@@ -21,12 +21,13 @@ def test_transposed_output_size_matches_keras():
 
 
 def test_transposed_output_size(capsys):
-    assert exercises.check_transposed_output_size(16)
-    assert exercises.check_transposed_output_size(16.0)
-    assert not exercises.check_transposed_output_size(14)
+    assert exercises.check_transposed_output_size(29)
+    assert exercises.check_transposed_output_size(29.0)
+    assert not exercises.check_transposed_output_size(27)  # n * s, the 'same' size
     assert "padding='same'" in capsys.readouterr().out
-    assert not exercises.check_transposed_output_size(13)
-    assert not exercises.check_transposed_output_size("sixteen")
+    assert not exercises.check_transposed_output_size(30)  # n * s + k - s + 1, an off-by-one
+    assert not exercises.check_transposed_output_size(16)  # the example printed in section 3
+    assert not exercises.check_transposed_output_size("twenty-nine")
     assert not exercises.check_transposed_output_size(None)
     assert "not answered" in capsys.readouterr().out
 
@@ -68,7 +69,7 @@ def test_dice_from_iou(capsys):
 @pytest.mark.parametrize(
     "checker, answer",
     [
-        (exercises.check_transposed_output_size, 16),
+        (exercises.check_transposed_output_size, 29),
         (exercises.check_iou_dice, (2 / 7, 4 / 9)),
         (exercises.check_dice_from_iou, lambda x: 2 * x / (1 + x)),
     ],

@@ -14,9 +14,9 @@ from ._check import feedback, not_answered
 
 # The transposed-convolution exercise: a Conv2DTranspose with this kernel, stride and padding
 # applied to an input of this height and width.
-TRANSPOSED_INPUT = 7
-TRANSPOSED_KERNEL = 4
-TRANSPOSED_STRIDE = 2
+TRANSPOSED_INPUT = 9
+TRANSPOSED_KERNEL = 5
+TRANSPOSED_STRIDE = 3
 TRANSPOSED_PADDING = "valid"
 
 # Two 6x6 binary masks (1 = object): two 3x3 squares offset by one pixel down and right.
@@ -35,9 +35,9 @@ def _number(answer: Any) -> float | None:
 
 
 def check_transposed_output_size(answer: Any) -> bool:
-    """Height of ``Conv2DTranspose(kernel_size=4, strides=2, padding="valid")`` on a 7x7 input.
+    """Height of ``Conv2DTranspose(kernel_size=5, strides=3, padding="valid")`` on a 9x9 input.
 
-    Expected: ``(n - 1) * s + k = 6 * 2 + 4 = 16``.
+    Expected: ``(n - 1) * s + k = 8 * 3 + 5 = 29``.
     """
     name = "transposed_output_size"
     if answer is None:

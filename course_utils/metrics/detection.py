@@ -116,18 +116,32 @@ def _pr_from_flags(tp: np.ndarray, n_gt: int) -> tuple[np.ndarray, np.ndarray]:
     return precision.astype(np.float64), recall.astype(np.float64)
 
 
-def average_precision(precision, recall) -> float:
-    """VOC all-point interpolated AP: the area under the precision envelope.
+INTERPOLATIONS = ("all_point", "11_point", "101_point")
 
-    ``precision`` and ``recall`` are the values after each ranked detection. The curve is
-    padded with recall 0 and 1 (precision 0 at the end), precision is replaced by its
-    running maximum from the right (the envelope), and the area is summed over the recall
-    steps: ``AP = sum_k (r_k - r_{k-1}) * p_interp(r_k)``.
+
+def average_precision(precision, recall, interpolation: str = "all_point") -> float:
+    """Interpolated average precision from a ranked precision-recall curve.
+
+    ``precision`` and ``recall`` are the values after each ranked detection. Three rules:
+
+    * ``"all_point"`` (PASCAL VOC 2010 on; Everingham et al., IJCV 2015): pad the curve with
+      recall 0 and 1 (precision 0 at the end), replace precision by its running maximum from
+      the right (the envelope) and sum the area over the recall steps,
+      ``AP = sum_k (r_k - r_{k-1}) * p_interp(r_k)``.
+    * ``"11_point"`` (PASCAL VOC 2007; Everingham et al., IJCV 2010): the mean over the 11
+      recall levels t = 0, 0.1, ..., 1 of ``p_interp(t) = max(precision[recall >= t])``
+      (0 where no point reaches recall t).
+    * ``"101_point"`` (COCO): the same mean over t = 0, 0.01, ..., 1.
     """
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
     p = np.asarray(precision, dtype=np.float64).reshape(-1)
     r = np.asarray(recall, dtype=np.float64).reshape(-1)
     if p.shape != r.shape:
         raise ValueError(f"precision and recall must have the same shape, got {p.shape}, {r.shape}")
+    if interpolation != "all_point":
+        levels = np.linspace(0.0, 1.0, 11 if interpolation == "11_point" else 101)
+        return float(np.mean([p[r >= t - 1e-12].max() if np.any(r >= t - 1e-12) else 0.0 for t in levels]))
     mrec = np.concatenate([[0.0], r, [1.0]])
     mpre = np.concatenate([[0.0], p, [0.0]])
     mpre = np.maximum.accumulate(mpre[::-1])[::-1]
@@ -164,6 +178,7 @@ def mean_average_precision(
     gts: Sequence[Mapping],
     iou_threshold: float = 0.5,
     num_classes: int | None = None,
+    interpolation: str = "all_point",
 ) -> MeanAP:
     """PASCAL VOC mean average precision at one IoU threshold (e.g. mAP@0.5).
 
@@ -171,9 +186,12 @@ def mean_average_precision(
     Classes are ``0 .. num_classes - 1`` when ``num_classes`` is given, otherwise every label
     seen in ``gts`` or ``preds``. A class with ground truth but no detection has AP 0; a
     class without ground truth has AP ``nan`` and does not count in the mean. Returns a
-    :class:`MeanAP` with ``.map``, ``.per_class`` and ``.num_gt``.
+    :class:`MeanAP` with ``.map``, ``.per_class`` and ``.num_gt``. ``interpolation`` picks
+    the AP rule of :func:`average_precision` (``"all_point"``, ``"11_point"``, ``"101_point"``).
     """
     _check_threshold(iou_threshold)
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
     p_list, g_list = _validate(preds, gts)
     if num_classes is not None:
         if int(num_classes) != num_classes or num_classes < 1:
@@ -194,7 +212,29 @@ def mean_average_precision(
             per_class[c] = float("nan")
             continue
         precision, recall = _pr_from_flags(tp, n_gt)
-        per_class[c] = average_precision(precision, recall) if len(tp) else 0.0
+        per_class[c] = average_precision(precision, recall, interpolation) if len(tp) else 0.0
     valid = [v for v in per_class.values() if not np.isnan(v)]
     return MeanAP(map=float(np.mean(valid)) if valid else float("nan"),
                   per_class=per_class, num_gt=num_gt)
+
+
+COCO_IOU_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2))
+
+
+def coco_map(
+    preds: Sequence[Mapping],
+    gts: Sequence[Mapping],
+    num_classes: int | None = None,
+) -> float:
+    """COCO-style AP@[.5:.95]: the mean of the 101-point mAP over the IoU thresholds
+    0.50, 0.55, ..., 0.95.
+
+    Matching stays the VOC rule of this module (each detection is compared with its
+    best-IoU box only); the COCO evaluator instead lets a detection take the best box that
+    is still free, and also ignores "crowd" boxes, so on real COCO data the numbers can differ
+    slightly. No area ranges (AP_S/M/L) and no 100-detection cap are applied.
+    """
+    return float(np.mean([
+        mean_average_precision(preds, gts, t, num_classes, interpolation="101_point").map
+        for t in COCO_IOU_THRESHOLDS
+    ]))
