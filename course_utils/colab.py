@@ -52,10 +52,12 @@ def setup_cell_source(pyproject: Path | None = None) -> str:
     repo, branch = settings(pyproject)
     return (
         f"{SETUP_MARKER}: on Colab, fetch the course and install its helpers; elsewhere nothing happens.\n"
+        "import os\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f"    !git clone -q --depth 1 --branch {branch} {repo} /content/course\n"
+        '    if not os.path.isdir("/content/course/.git"):  # a re-run keeps the clone and what you saved\n'
+        f"        !git clone -q --depth 1 --branch {branch} {repo} /content/course\n"
         "    %pip install -q -e /content/course\n"
         '    sys.path.insert(0, "/content/course")\n'
         "    %cd /content/course/notebooks"

@@ -43,6 +43,9 @@ def test_setup_cell_is_valid_ipython_and_guarded():
     compile(python, "<setup cell>", "exec")
     body = source.split('if "google.colab" in sys.modules:')[1]
     assert "%pip install" in body and "git clone" in body  # both only inside the guard
+    # Re-running the cell must not fail on (or replace) an existing clone.
+    guard, clone = [line for line in body.splitlines() if "/content/course/.git" in line or "git clone" in line]
+    assert guard.strip().startswith("if not os.path.isdir(") and clone.startswith(" " * 8 + "!git clone")
     repo, _ = colab.settings(ROOT / "pyproject.toml")
     assert repo in source
 
