@@ -8,7 +8,7 @@ convention: grayscale float32 in [0, 1], NHWC with one channel, any height and w
 * ``build_dncnn``: DnCNN-style residual denoiser (Zhang et al. 2017). The network predicts the
   noise and the model returns ``noisy - noise``, the clean estimate.
 * ``build_espcn``: ESPCN super-resolution (Shi et al. 2016): convolutions at low resolution, then
-  a sub-pixel convolution (``depth_to_space``) to the x ``scale`` image, plus the bicubic
+  a sub-pixel convolution (``depth_to_space``) to the x ``scale`` image, plus the bilinear
   upscaling of the input (a global residual, so the network only adds the missing detail).
 * ``build_inpaint_unet``: a small U-Net (Ronneberger et al. 2015) that fills the masked pixels;
   its input is the image with the hole set to 0 plus the mask, its output keeps the known

@@ -114,3 +114,26 @@ def test_check_beta_kl(capsys):
     # Every checker prints exactly one line per call.
     assert all(line.strip() for line in out.strip().splitlines())
     assert len(out.strip().splitlines()) == 10
+
+
+def test_check_beta_bound(capsys):
+    assert nb05.check_beta_bound("b") is True
+    assert nb05.check_beta_bound(" B) ") is True
+    for wrong in ("a", "c", "d"):
+        assert nb05.check_beta_bound(wrong) is False
+        assert "Hint" in capsys.readouterr().out
+    assert nb05.check_beta_bound("e") is False
+    assert nb05.check_beta_bound(3) is False
+    assert nb05.check_beta_bound(None) is False
+    assert "not answered" in capsys.readouterr().out
+
+
+def test_beta_bound_answer_is_true_numerically():
+    # recon + beta * KL >= -log p(x) for beta >= 1, and can fail below 1: a toy model with a
+    # known likelihood. x | z ~ N(z, 1), z ~ N(0, 1), so p(x) = N(0, 2); q(z | x) = N(m, s^2).
+    x, m, s = 1.3, 0.4, 0.5
+    recon = -stats.norm(m, 1).logpdf(x) + 0.5 * s**2  # E_q[-log N(x; z, 1)]
+    kl = np.log(1 / s) + (s**2 + m**2) / 2 - 0.5
+    nll = -stats.norm(0, np.sqrt(2)).logpdf(x)
+    assert all(recon + beta * kl >= nll for beta in (1.0, 1.5, 10.0))
+    assert recon + 0.0 * kl < nll  # beta = 0 is below -log p(x): no bound

@@ -33,3 +33,17 @@ def test_residual_learning():
     assert check_residual_learning(" B) ")
     assert not check_residual_learning("a")
     assert not check_residual_learning(None)
+
+
+def test_perception_distortion(capsys):
+    from course_utils.exercises import nb07
+
+    assert nb07.check_perception_distortion("a") is True
+    assert nb07.check_perception_distortion(" A) ") is True
+    for wrong in ("b", "c", "d"):
+        assert nb07.check_perception_distortion(wrong) is False
+        assert "Hint" in capsys.readouterr().out
+    assert nb07.check_perception_distortion("z") is False
+    assert nb07.check_perception_distortion(["a"]) is False
+    assert nb07.check_perception_distortion(None) is False
+    assert "not answered" in capsys.readouterr().out

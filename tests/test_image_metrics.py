@@ -66,3 +66,48 @@ def test_psnr_properties(seed, scale):
     p1, p2 = psnr(x, x + e), psnr(x, x + 2 * e)
     assert np.isclose(p1 - p2, 20 * np.log10(2), atol=1e-6)  # doubling the error costs 6.02 dB
     assert np.isclose(p1, psnr(x + e, x))  # symmetric
+
+
+def test_rgb_to_y_matches_skimage_rgb2ycbcr():
+    from skimage.color import gray2rgb, rgb2ycbcr
+
+    from course_utils.metrics.image import rgb_to_y
+
+    rgb = np.random.default_rng(3).random((20, 24, 3))
+    assert np.allclose(rgb_to_y(rgb) * 255, rgb2ycbcr(rgb)[..., 0], atol=1e-9)
+    gray = rgb[..., 0]
+    assert np.allclose(rgb_to_y(gray) * 255, rgb2ycbcr(gray2rgb(gray))[..., 0], atol=1e-9)
+    with pytest.raises(ValueError, match="image"):
+        rgb_to_y(np.zeros((4, 4, 2)))
+
+
+def test_psnr_y_matches_skimage_with_shave():
+    from skimage.color import gray2rgb, rgb2ycbcr
+
+    from course_utils.metrics.image import psnr_y
+
+    rng = np.random.default_rng(4)
+    for shape in ((30, 33, 3), (30, 33)):
+        ref = rng.random(shape)
+        est = np.clip(ref + rng.normal(0, 0.05, shape), 0, 1)
+        to_rgb = (lambda a: a) if len(shape) == 3 else gray2rgb
+        y_ref, y_est = rgb2ycbcr(to_rgb(ref))[..., 0], rgb2ycbcr(to_rgb(est))[..., 0]
+        expected = peak_signal_noise_ratio(y_ref[3:-3, 3:-3], y_est[3:-3, 3:-3], data_range=255)
+        assert abs(psnr_y(ref, est, shave=3) - expected) < 1e-9
+        # without a shave it is the full-image Y PSNR, which differs from the shaved one
+        assert abs(psnr_y(ref, est) - peak_signal_noise_ratio(y_ref, y_est, data_range=255)) < 1e-9
+    gray_ref = rng.random((40, 40))
+    gray_est = np.clip(gray_ref + rng.normal(0, 0.05, (40, 40)), 0, 1)
+    # studio range on a gray image: every error scaled by 219/255, i.e. +20 log10(255/219) dB
+    assert np.isclose(psnr_y(gray_ref, gray_est) - psnr(gray_ref, gray_est), 20 * np.log10(255 / 219))
+
+
+def test_psnr_y_bad_shave():
+    from course_utils.metrics.image import psnr_y
+
+    x = np.zeros((10, 10))
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="shave"):
+            psnr_y(x, x, shave=bad)
+    with pytest.raises(ValueError, match="shave"):
+        psnr_y(x, x, shave=5)

@@ -6,7 +6,8 @@ import numpy as np
 
 from ._check import feedback, not_answered
 
-__all__ = ["check_depth_to_space_shape", "check_psnr_of_error", "check_residual_learning"]
+__all__ = ["check_depth_to_space_shape", "check_perception_distortion", "check_psnr_of_error",
+           "check_residual_learning"]
 
 
 def check_psnr_of_error(answer: float | None, rmse: float = 10 / 255, data_range: float = 1.0) -> bool:
@@ -55,3 +56,36 @@ def check_residual_learning(answer: str | None) -> bool:
     ok = isinstance(answer, str) and answer.strip().lower().strip(")") in _RESIDUAL
     return feedback(name, ok, hint="compare the target the network must output in each case: "
                     "a whole clean image, or a zero-mean noise field.")
+
+
+PERCEPTION_CHOICES = {
+    "a": "the MSE-optimal output is the average of all clean images consistent with the input "
+         "(the posterior mean): lowest expected error, but not itself a plausible sharp image",
+    "b": "the MSE network is under-trained; trained long enough it would be as sharp as the GAN",
+    "c": "PSNR cannot see blur, so blurry and sharp outputs get the same score",
+    "d": "the adversarial loss adds random noise, which raises PSNR",
+}
+PERCEPTION_ANSWER = "a"
+
+
+def check_perception_distortion(answer: str | None) -> bool:
+    """Multiple choice: why is an MSE-trained restorer blurrier, yet higher in PSNR, than an adversarial one?
+
+    Choices in :data:`PERCEPTION_CHOICES`; the answer is the posterior-mean argument behind the
+    perception-distortion trade-off (Blau and Michaeli, 2018).
+    """
+    name = "MSE, blur and PSNR"
+    if answer is None:
+        return not_answered(name)
+    given = answer.strip().lower().strip(")") if isinstance(answer, str) else None
+    if given not in PERCEPTION_CHOICES:
+        return feedback(name, False, f"answer with one letter among {sorted(PERCEPTION_CHOICES)}.")
+    if given == PERCEPTION_ANSWER:
+        return feedback(name, True, detail="the minimiser of the expected squared error is E[x | y], "
+                        "an average; any sharp guess pays in MSE when it is wrong.")
+    hints = {
+        "b": "ask what the best possible MSE output is, for an input that several clean images could explain.",
+        "c": "PSNR is a function of the MSE, and blurring an edge does change the squared error.",
+        "d": "added noise raises the squared error, and PSNR falls when the error rises.",
+    }
+    return feedback(name, False, hints[given])
