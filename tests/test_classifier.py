@@ -317,3 +317,25 @@ def test_loading_a_non_digit_model_does_not_call_it_a_digit_classifier(course_ro
     classifier.load_classifier(path)
     out = capsys.readouterr().out
     assert out.startswith("Loaded the classifier cifar10_classifier.keras") and "digit" not in out
+
+
+def test_judge_with_a_separate_logits_layer(course_root):
+    """Notebook 02's layout: Dense 'logits' then Activation('softmax') 'probs'; saved and reloaded as the judge."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = layers.Flatten()(inputs)
+    x = layers.Dense(8, activation="relu", name="features", dtype="float32")(x)
+    scores = layers.Dense(10, name="logits", dtype="float32")(x)
+    model = keras.Model(inputs, layers.Activation("softmax", name="probs", dtype="float32")(scores))
+    saved = classifier.save_classifier(model, dataset="mnist-t10k", mode="quick", test_accuracy=0.1)
+    assert saved == classifier.default_path()
+    reloaded = course_utils.load_classifier(saved)
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    probs = reloaded.predict(x, verbose=0)
+    logits = keras.Model(reloaded.input, reloaded.get_layer("logits").output).predict(x, verbose=0)
+    assert np.allclose(probs, np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), atol=1e-6)
+    with pytest.raises(ValueError, match="fashion_mnist"):
+        classifier.save_classifier(model, dataset="fashion_mnist", mode="quick")

@@ -108,48 +108,105 @@ def test_reference_softmax_is_stable(row):
     assert np.allclose(ref, scipy_softmax(z, axis=-1), atol=1e-12)
 
 
-class _FakeModel:
-    def __init__(self, n: int):
-        self.n = n
+def _linear_model(weights_list):
+    """Flatten then one bias-free-at-zero Dense(2) per weight matrix, set to those weights."""
+    import keras
+    from keras import layers
 
-    def count_params(self) -> int:
-        return self.n
+    inputs = keras.Input((2, 1, 1))
+    x = layers.Flatten()(inputs)
+    dense = []
+    for _ in weights_list:
+        dense.append(layers.Dense(2))
+        x = dense[-1](x)
+    model = keras.Model(inputs, x)
+    for layer, w in zip(dense, weights_list):
+        layer.set_weights([np.asarray(w, "float32"), np.zeros(2, "float32")])
+    return model
 
 
-def test_half_params(capsys):
-    kw = dict(baseline_params=100_000, baseline_accuracy=0.985)
-    for right in [(_FakeModel(50_000), 0.98), (40_000, 0.99), [_FakeModel(10), 0.9801]]:
-        assert exercises.check_half_params(right, **kw) is True
-        _one_line(capsys, "correct")
+def _two_pixel_data(n=200):
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 2, 1, 1)).astype("float32")
+    return x, x[:, :, 0, 0].argmax(axis=1)
+
+
+def test_half_params_evaluates_the_models(capsys):
+    eye, swap = np.eye(2), np.array([[0.0, 1.0], [1.0, 0.0]])
+    x, y = _two_pixel_data()
+    baseline = _linear_model([eye, eye, eye])  # 18 parameters, accuracy 1
+    kw = dict(baseline=baseline, x_val=x, y_val=y)
+    assert exercises.check_half_params(_linear_model([eye]), **kw) is True  # 6 parameters, accuracy 1
+    _one_line(capsys, "correct")
     wrongs = [
-        (_FakeModel(50_001), 0.99),  # too many parameters
-        (40_000, 0.979),  # more than 0.5 points worse
-        (40_000, 98.5),  # a percentage, not a fraction
-        (40_000, "high"),
-        ("model", 0.99),
-        _FakeModel(40_000),  # no accuracy
-        (1, 2, 3),
+        _linear_model([swap]),  # small but always wrong: its accuracy is measured, not reported
+        _linear_model([eye, eye]),  # 12 parameters > 18 / 2
+        (_linear_model([swap]), 1.0),  # a self-reported accuracy is not accepted
+        6,  # a parameter count is not a model
+        "model",
     ]
     for wrong in wrongs:
         assert exercises.check_half_params(wrong, **kw) is False
         _one_line(capsys, "not yet")
+    # A model that is right on most but not all images: 10 of 200 flipped labels is 5 points.
+    y_noisy = y.copy()
+    y_noisy[:10] = 1 - y_noisy[:10]
+    small_worse = _linear_model([[[1.0, 0.0], [0.0, 1.0]]])
+    assert exercises.check_half_params(small_worse, baseline=baseline, x_val=x, y_val=y_noisy) is True
+    _one_line(capsys, "correct")  # both are scored on the same (noisy) labels, so they tie
     assert exercises.check_half_params(None, **kw) is False
     _one_line(capsys, "not answered")
-    assert exercises.check_half_params((None, None), **kw) is False
-    _one_line(capsys, "not answered")
 
 
-def test_half_params_counts_a_keras_model(capsys):
-    import keras
-    from keras import layers
+def test_half_params_bad_data_is_a_value_error():
+    eye = np.eye(2)
+    x, y = _two_pixel_data()
+    with pytest.raises(ValueError, match="x_val"):
+        exercises.check_half_params(_linear_model([eye]), baseline=_linear_model([eye] * 3), x_val=x[:, :, 0, 0], y_val=y)
+    with pytest.raises(ValueError, match="baseline"):
+        exercises.check_half_params(_linear_model([eye]), baseline=100, x_val=x, y_val=y)
 
-    inputs = keras.Input((28, 28, 1))
-    outputs = layers.Dense(10)(layers.Flatten()(inputs))  # 7850 parameters
-    model = keras.Model(inputs, outputs)
-    assert exercises.check_half_params((model, 0.97), baseline_params=15_700, baseline_accuracy=0.97)
+
+def per_class_right(y_true, y_pred, n_classes):
+    from sklearn.metrics import confusion_matrix
+
+    cm = confusion_matrix(y_true, y_pred, labels=np.arange(n_classes))
+    return cm.diagonal() / cm.sum(axis=1)
+
+
+def test_per_class_reference_matches_sklearn_recall():
+    from sklearn.metrics import recall_score
+
+    for y, pred, n in nb02._per_class_cases():
+        ref = nb02._reference_per_class(y, pred, n)
+        assert np.allclose(ref, recall_score(y, pred, labels=np.arange(n), average=None, zero_division=0))
+
+
+def test_per_class_accuracy(capsys):
+    from sklearn.metrics import confusion_matrix, recall_score
+
+    assert exercises.nb02.check_per_class_accuracy(per_class_right) is True
     _one_line(capsys, "correct")
-    assert not exercises.check_half_params((model, 0.97), baseline_params=15_699, baseline_accuracy=0.97)
-    _one_line(capsys, "not yet")
+    sk = lambda y, p, n: recall_score(y, p, labels=np.arange(n), average=None)  # noqa: E731
+    assert exercises.nb02.check_per_class_accuracy(sk) is True
+    _one_line(capsys, "correct")
+
+    def precision(y, p, n):  # column sums instead of row sums
+        cm = confusion_matrix(y, p, labels=np.arange(n))
+        return cm.diagonal() / np.maximum(cm.sum(axis=0), 1)
+
+    def overall(y, p, n):
+        return np.full(n, np.mean(y == p))
+
+    def raises(y, p, n):
+        raise RuntimeError("boom")
+
+    wrongs = [precision, overall, lambda y, p, n: per_class_right(y, p, n)[:-1], raises, "recall"]
+    for wrong in wrongs:
+        assert exercises.nb02.check_per_class_accuracy(wrong) is False
+        _one_line(capsys, "not yet")
+    assert exercises.nb02.check_per_class_accuracy(None) is False
+    _one_line(capsys, "not answered")
 
 
 @pytest.mark.parametrize("checker", [exercises.check_layer_shapes, exercises.check_stable_softmax])

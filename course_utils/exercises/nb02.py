@@ -3,7 +3,8 @@
 * :func:`check_layer_shapes` - the output shape of each layer of a small CNN, by hand;
 * :func:`check_stable_softmax` - a softmax that neither overflows nor underflows;
 * :func:`check_half_params` - a model with at most half the parameters that keeps its
-  test accuracy within 0.5 points of the notebook's CNN.
+  validation accuracy within 0.5 points of the notebook's CNN (both evaluated by the checker);
+* :func:`check_per_class_accuracy` - per-class accuracy from a confusion matrix.
 
 Each prints one line and returns ``True`` or ``False``; ``None`` means "not answered yet".
 """
@@ -114,50 +115,101 @@ def check_stable_softmax(fn: Callable[[np.ndarray], Any] | None) -> bool:
     return feedback(name, True)
 
 
+def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    probs = np.asarray(model.predict(x, batch_size=256, verbose=0))
+    return float(np.mean(probs.argmax(axis=-1) == y))
+
+
 def check_half_params(
-    answer: Any, *, baseline_params: int, baseline_accuracy: float, tolerance: float = 0.005
+    answer: Any, *, baseline: Any, x_val: Any, y_val: Any, tolerance: float = 0.005
 ) -> bool:
     """Check a smaller model: at most half the baseline's parameters, accuracy within 0.5 points.
 
-    ``answer``: ``(model, test_accuracy)`` where ``model`` is a ``keras.Model`` (its
-    parameters are counted) or a parameter count, and ``test_accuracy`` in [0, 1] is the
-    accuracy it reached on the same test split. ``baseline_params`` and
-    ``baseline_accuracy`` describe the notebook's CNN; ``tolerance`` is 0.005 (0.5 points).
+    ``answer``: a trained ``keras.Model``. ``baseline`` is the notebook's CNN; both are
+    evaluated here on the validation images ``x_val`` (N, H, W, C) float in [0, 1] with
+    labels ``y_val`` (N,), never on the test split, so the comparison uses the same images
+    and no self-reported number. ``tolerance`` is 0.005 (0.5 points).
     """
+    import keras
+
     name = "half the parameters"
     if answer is None:
         return not_answered(name)
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return feedback(name, False, "answer with a pair: (model, test_accuracy)")
-    model, accuracy = answer
-    if model is None or accuracy is None:
-        return not_answered(name)
-    if hasattr(model, "count_params"):
-        n_params = int(model.count_params())
-    elif isinstance(model, (int, np.integer)) and not isinstance(model, bool):
-        n_params = int(model)
-    else:
-        return feedback(name, False, "the first item must be a keras.Model or its parameter count")
-    try:
-        accuracy = float(accuracy)
-    except (TypeError, ValueError):
-        return feedback(name, False, "the second item must be the test accuracy, a number in [0, 1]")
-    if not 0.0 <= accuracy <= 1.0:
-        return feedback(name, False, f"accuracy must be a fraction in [0, 1], got {accuracy}")
-    if n_params > baseline_params / 2:
+    if not isinstance(answer, keras.Model):
+        return feedback(name, False, f"answer with the trained keras.Model itself, got {type(answer).__name__}")
+    if not isinstance(baseline, keras.Model):
+        raise ValueError(f"baseline must be a keras.Model, got {type(baseline).__name__}")
+    x_val, y_val = np.asarray(x_val), np.asarray(y_val)
+    if x_val.ndim != 4 or y_val.shape != (len(x_val),) or len(x_val) == 0:
+        raise ValueError(
+            f"x_val must be images (N, H, W, C) and y_val labels (N,), got {x_val.shape} and {y_val.shape}"
+        )
+    n_params, base_params = int(answer.count_params()), int(baseline.count_params())
+    if n_params > base_params / 2:
         return feedback(
             name, False,
-            f"{n_params:,} parameters is more than half of {baseline_params:,}; "
+            f"{n_params:,} parameters is more than half of {base_params:,}; "
             "shrink the largest layer (usually the Dense after Flatten)",
         )
-    if accuracy < baseline_accuracy - tolerance:
+    try:
+        accuracy = _accuracy(answer, x_val, y_val)
+    except Exception as exc:  # the student's model does not take these images
+        return feedback(name, False, f"predicting the validation images failed: {type(exc).__name__}: {exc}")
+    base_accuracy = _accuracy(baseline, x_val, y_val)
+    if accuracy < base_accuracy - tolerance:
         return feedback(
             name, False,
-            f"accuracy {accuracy:.4f} is more than {100 * tolerance:.1f} points below "
-            f"{baseline_accuracy:.4f}; train longer or keep more filters",
+            f"validation accuracy {accuracy:.4f} is more than {100 * tolerance:.1f} points below "
+            f"the CNN's {base_accuracy:.4f}; train longer or keep more filters",
         )
     return feedback(
         name, True,
-        detail=f"{n_params:,} parameters ({n_params / baseline_params:.0%} of the baseline), "
-        f"accuracy {accuracy:.4f} vs {baseline_accuracy:.4f}.",
+        detail=f"{n_params:,} parameters ({n_params / base_params:.0%} of the CNN), validation "
+        f"accuracy {accuracy:.4f} vs {base_accuracy:.4f} on {len(y_val)} images.",
     )
+
+
+def _per_class_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, size=200)
+    pred = np.where(rng.random(200) < 0.7, y, rng.integers(0, 5, size=200))
+    never = y.copy()
+    never[never == 3] = 1  # class 3 is never predicted
+    skew = np.array([0] * 50 + [1] * 5 + [2] * 20)
+    skew_pred = np.array([0] * 45 + [1] * 5 + [1] * 5 + [2] * 12 + [0] * 8)
+    return [(y, pred, 5), (np.r_[y, 3, 3], np.r_[never, 3, 0], 5), (skew, skew_pred, 3)]
+
+
+def _reference_per_class(y: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    cm = np.zeros((n, n), dtype=np.int64)
+    np.add.at(cm, (y, pred), 1)
+    return cm.diagonal() / cm.sum(axis=1)
+
+
+def check_per_class_accuracy(fn: Callable[..., Any] | None) -> bool:
+    """Check ``fn(y_true, y_pred, n_classes)``: per-class accuracy (recall), shape (n_classes,).
+
+    Entry ``c`` is the fraction of images *of true class c* predicted as ``c``: the diagonal
+    of the confusion matrix over its row sums. It is called on labelled cases, one with a class
+    that is never predicted and one with unbalanced classes, where precision (column sums) or
+    the overall accuracy give different numbers; every class in the cases has images.
+    """
+    name = "per-class accuracy"
+    if fn is None:
+        return not_answered(name)
+    if not callable(fn):
+        return feedback(name, False, "pass the function itself, e.g. check_per_class_accuracy(per_class_accuracy)")
+    for y, pred, n in _per_class_cases():
+        try:
+            got = np.asarray(fn(y.copy(), pred.copy(), n), dtype=np.float64)
+        except Exception as exc:  # the student's code failed
+            return feedback(name, False, f"your function raised {type(exc).__name__}: {exc}")
+        if got.shape != (n,):
+            return feedback(name, False, f"return one number per class, shape ({n},), got {got.shape}")
+        want = _reference_per_class(y, pred, n)
+        if not np.allclose(got, want, atol=1e-9):
+            return feedback(
+                name, False,
+                "divide the diagonal by the row sums (images of each true class), not the column sums",
+            )
+    return feedback(name, True)
