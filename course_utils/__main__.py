@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_main(rest)
     if command == "colab":
+        if rest:  # e.g. --help: print the usage, never rewrite on an argument it does not know
+            print(USAGE)
+            return 0 if rest[0] in {"-h", "--help"} else 2
         from .colab import sync
 
         for path in sync():

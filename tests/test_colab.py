@@ -75,3 +75,16 @@ def test_sync_rewrites_a_changed_repository(tmp_path):
     for nb_path in (tmp_path / "notebooks").glob("*.ipynb"):
         first = next(c for c in nbformat.read(nb_path, as_version=4).cells if c.cell_type == "code")
         assert "https://github.com/someone/fork" in first.source
+
+
+def test_colab_command_with_an_argument_rewrites_nothing(monkeypatch, capsys):
+    """`python -m course_utils colab --help` prints the usage; it must not run the rewrite."""
+    from course_utils import __main__ as cli
+
+    def no_sync(*args, **kwargs):
+        raise AssertionError("sync ran")
+
+    monkeypatch.setattr(colab, "sync", no_sync)
+    assert cli.main(["colab", "--help"]) == 0
+    assert "colab" in capsys.readouterr().out
+    assert cli.main(["colab", "--bogus"]) == 2
