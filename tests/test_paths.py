@@ -55,7 +55,9 @@ SANITY = {
     "01": {f"max_abs_err_{op}": lambda v: _finite(v) and v < 1e-5
            for op in ("conv", "pool", "transpose", "grad")},
     "02": {"test_accuracy": _in_unit_interval, "final_train_loss": _positive,
-           "train_steps": lambda v: isinstance(v, int) and 0 < v <= 20},  # TRAIN_STEPS in test mode
+           "train_steps": lambda v: isinstance(v, int) and 0 < v <= 20,  # TRAIN_STEPS in test mode
+           "overfit_val_loss_rise": _finite, "transfer_frozen_accuracy": _in_unit_interval,
+           "transfer_finetuned_accuracy": _in_unit_interval, "transfer_scratch_accuracy": _in_unit_interval},
     "03": {"map50": _in_unit_interval, "final_train_loss": _finite},
     "04": {"miou": _in_unit_interval, "final_loss_max": _finite},
     "05": {"neg_elbo": _positive, "vae_train_loss": lambda v: _positive(v) and v < 600},
@@ -63,7 +65,8 @@ SANITY = {
            "gan_final_g_loss": _positive, "cgan_final_d_loss": _positive,
            "cgan_final_g_loss": _positive},
     "07": {"psnr_denoise": _finite, "dn_train_loss": _positive, "sr_train_loss": _positive,
-           "inpaint_train_loss": _positive},
+           "inpaint_train_loss": _positive, "psnr_y_sr": _finite, "psnr_y_bicubic": _finite,
+           "psnr_inpaint_train_holes": _finite, "psnr_inpaint_large_holes": _finite},
 }
 
 #: Per switch: what the notebook must report about the data that ran (offline: the fallback).
