@@ -39,7 +39,10 @@ run: $(STAMP)
 	$(PY) -m course_utils run --mode $(MODE) $(NB) $(RUN_ARGS)
 
 # Retrain notebook 07's course weights (data/weights/) on the training photos: about an hour on
-# two CPU cores; resumable. The committed weights were made by exactly these commands.
+# two CPU cores; resumable. The committed weights were made by exactly these time-bounded
+# commands, so another machine reaches a different step count; each manifest records its steps
+# and command, and `pretrain NAME --steps N` retrains by step count (data/weights/README.md).
+# Notebook 06's GAN weights: the `--steps` commands in data/weights/dcgan.json and cgan.json.
 weights: $(STAMP)
 	$(PY) -m course_utils.pretrain denoiser --minutes 50 --threads 2
 	$(PY) -m course_utils.pretrain espcn --minutes 12 --threads 1

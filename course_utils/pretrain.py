@@ -1,19 +1,33 @@
-"""Train the course weights of notebook 07: ``python -m course_utils.pretrain denoiser|espcn``.
+"""Train the course weights: ``python -m course_utils.pretrain NAME --steps N``.
 
-The command trains the notebook's own architectures (``course_utils.restoration``) for longer
-than a notebook run can, on patches of the **training** photos only
-(``course_utils.data.load_photos``), then scores them on the held-out test photos against the
-classical baselines and writes ``data/weights/<name>.weights.h5`` and ``<name>.json`` (the
-manifest: sha256 of the weights file, recipe, data, epochs, wall time, held-out PSNR/SSIM).
+One shared path trains, checkpoints and publishes every recipe; what a recipe *is* lives in a
+small module per model family under :mod:`course_utils.recipes`:
 
-It is time-bounded and resumable: ``--minutes`` caps the training time (the learning rate drops
-tenfold for the last quarter of the budget), a checkpoint is saved to
-``data/cache/pretrain/`` after every chunk of steps, and running the same command again
-continues from it (``--fresh`` starts over). ``--threads`` limits TensorFlow's CPU threads
-(the course machine is shared). ``python -m course_utils.pretrain baselines`` grid-searches the
-classical denoisers' settings on training-photo crops and prints them.
+- ``denoiser``, ``espcn`` (notebook 07, :mod:`course_utils.recipes.restoration`): the notebook's
+  restoration architectures on patches of the **training** photos, scored on the held-out photos
+  against the classical baselines;
+- ``dcgan``, ``cgan`` (notebook 06, :mod:`course_utils.recipes.gan`): the notebook's DCGAN and
+  conditional GAN on the real digits (``course_utils.data.load_mnist``), scored with the digit
+  classifier on held-out digits (Frechet distance with a bootstrap interval, the real-vs-real
+  floor, class coverage, and for the conditional GAN the judged label accuracy).
 
-Example: ``python -m course_utils.pretrain denoiser --minutes 40 --threads 2``.
+``--steps N`` trains exactly N optimiser steps, so the weights are reproducible by step count
+(the same recipe, data order and seeds; scores can still differ slightly between machines,
+within their intervals, because CPU floating-point sums are not bit-identical across runs).
+``--minutes M`` instead bounds the training time (the older restoration weights were made that
+way; their manifests record the steps they reached). With ``--steps`` the restoration recipes
+drop the learning rate tenfold for the last quarter of the steps, with ``--minutes`` for the last
+quarter of the time. A checkpoint is saved to ``data/cache/pretrain/`` after every chunk of steps,
+and running the same command again continues from it (``--fresh`` starts over). ``--threads``
+limits TensorFlow's CPU threads (the course machine is shared).
+
+The result is ``data/weights/<name>.weights.h5`` (weights only, no optimizer state) and
+``<name>.json``, the manifest: sha256 of the weights file, the exact command, recipe,
+architecture, data, steps, wall time, versions and held-out scores.
+:func:`load_course_model` rebuilds the architecture and checks the sha256 before loading.
+``python -m course_utils.pretrain baselines`` grid-searches the classical denoisers' settings.
+
+Example: ``python -m course_utils.pretrain dcgan --steps 12000 --threads 2``.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ import argparse
 import hashlib
 import json
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -29,27 +44,15 @@ from typing import Any
 
 import numpy as np
 
-from . import degrade, paths
-from .metrics.image import psnr, ssim
+from . import paths
+from .recipes import gan as gan_recipes
+from .recipes import restoration as restoration_recipes
+from .recipes.restoration import SCALE, SIGMA, evaluate, make_batch  # noqa: F401  (the names notebook 07 used)
 
-SIGMA = 25
-SCALE = 3
-
-RECIPES: dict[str, dict[str, Any]] = {
-    "denoiser": {
-        "builder": "build_dncnn", "kwargs": {"depth": 9, "filters": 48, "block": 2},
-        "task": "Gaussian denoising, sigma=25 (0-255 scale), noise not clipped",
-        "patch": 48, "batch": 16, "patches_per_epoch": 3200, "lr": 1e-3, "lr_final": 1e-4,
-        "loss": "mse", "optimizer": "Adam", "augment": "random crops, flips, 90-degree rotations",
-    },
-    "espcn": {
-        "builder": "build_espcn", "kwargs": {"scale": SCALE, "filters": [64, 32]},
-        "task": "x3 super-resolution of the luminance (gray) image; low-res by "
-                "course_utils.degrade.downsample (tf.image.resize bicubic, antialias=True)",
-        "patch": 51, "batch": 32, "patches_per_epoch": 3200, "lr": 1e-3, "lr_final": 1e-4,
-        "loss": "mse", "optimizer": "Adam", "augment": "random crops, flips, 90-degree rotations",
-    },
-}
+#: Every recipe by name, and the module of its model family.
+FAMILIES = {name: restoration_recipes for name in restoration_recipes.RECIPES}
+FAMILIES.update({name: gan_recipes for name in gan_recipes.RECIPES})
+RECIPES: dict[str, dict[str, Any]] = {**restoration_recipes.RECIPES, **gan_recipes.RECIPES}
 
 
 def weights_dir() -> Path:
@@ -73,21 +76,22 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def build(name: str):
-    """The untrained model of a recipe (the notebook's architecture)."""
-    from . import restoration
+def _family(name: str):
+    if name not in FAMILIES:
+        raise ValueError(f"name must be one of {sorted(FAMILIES)}; got {name!r}")
+    return FAMILIES[name]
 
-    if name not in RECIPES:
-        raise ValueError(f"name must be one of {sorted(RECIPES)}; got {name!r}")
-    r = RECIPES[name]
-    kwargs = dict(r["kwargs"])
-    if "filters" in kwargs and isinstance(kwargs["filters"], list):
-        kwargs["filters"] = tuple(kwargs["filters"])
-    return getattr(restoration, r["builder"])(**kwargs)
+
+def build(name: str):
+    """The untrained model whose weights ``<name>.weights.h5`` holds (for a GAN: its generator)."""
+    family = _family(name)
+    model = family.build(name)
+    return model[0] if isinstance(model, tuple) else model
 
 
 def load_course_model(name: str, verify: bool = True):
     """Build the architecture and load the committed course weights (checksum verified)."""
+    _family(name)
     path, manifest = weights_path(name), manifest_path(name)
     if not path.exists() or not manifest.exists():
         raise FileNotFoundError(f"course weights {path} or manifest {manifest} are missing; "
@@ -103,177 +107,134 @@ def load_course_model(name: str, verify: bool = True):
     return model
 
 
-def make_batch(name: str, clean: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(input, target) training pairs from clean patches (N, P, P, 1)."""
-    if name == "denoiser":
-        return degrade.add_gaussian_noise(clean, SIGMA, seed=seed), clean
-    return degrade.downsample(clean, SCALE), clean
+def _check_budget(steps: int | None, minutes: float | None) -> None:
+    if (steps is None) == (minutes is None):
+        raise ValueError("give exactly one of steps (an optimiser-step count) and minutes (a time budget)")
+    if steps is not None and (not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1):
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if minutes is not None and not (isinstance(minutes, (int, float)) and minutes > 0):
+        raise ValueError(f"minutes must be a positive number, got {minutes!r}")
 
 
-def _epoch_data(name: str, train: dict, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    r = RECIPES[name]
-    clean = degrade.extract_patches(train, r["patch"], r["patches_per_epoch"], seed=1000 + epoch)
-    return make_batch(name, clean, seed=2000 + epoch)
+def train(name: str, *, steps: int | None = None, minutes: float | None = None, threads: int = 2,
+          fresh: bool = False, steps_per_chunk: int = 25, command: str | None = None) -> dict[str, Any]:
+    """Train recipe ``name`` for ``steps`` optimiser steps (or ``minutes``), then publish it.
 
-
-def evaluate(name: str, model, test: dict, sigmas=(15, 25, 50)) -> dict[str, Any]:
-    """Held-out PSNR/SSIM of the model and the classical baselines on the test photos."""
-    from .restoration import denoise_baseline, predict_image
-
-    out: dict[str, Any] = {}
-    if name == "denoiser":
-        for sigma in sigmas:
-            rows: dict[str, list] = {}
-            for i, (photo, x) in enumerate(sorted(test.items())):
-                y = degrade.add_gaussian_noise(x, sigma, seed=100 + i)
-                est = {"noisy": y, "gaussian": denoise_baseline(y, "gaussian", sigma),
-                       "tv": denoise_baseline(y, "tv", sigma),
-                       "nlm": denoise_baseline(y, "nlm", sigma)}
-                if sigma == SIGMA:
-                    est["course"] = predict_image(model, y)
-                for k, v in est.items():
-                    rows.setdefault(k, []).append((photo, psnr(x, v), ssim(x, v)))
-            out[f"sigma{sigma}"] = {k: {"psnr_mean": round(float(np.mean([r[1] for r in v])), 3),
-                                        "ssim_mean": round(float(np.mean([r[2] for r in v])), 4),
-                                        "psnr": {r[0]: round(r[1], 3) for r in v}}
-                                    for k, v in rows.items()}
-            # the course model is trained at sigma=25 only; the other levels show it out of range
-            if sigma != SIGMA:
-                rows_c = []
-                for i, (photo, x) in enumerate(sorted(test.items())):
-                    y = degrade.add_gaussian_noise(x, sigma, seed=100 + i)
-                    rows_c.append((photo, psnr(x, predict_image(model, y))))
-                out[f"sigma{sigma}"]["course"] = {
-                    "psnr_mean": round(float(np.mean([r[1] for r in rows_c])), 3),
-                    "psnr": {r[0]: round(r[1], 3) for r in rows_c}}
-    else:
-        rows = {}
-        for photo, x in sorted(test.items()):
-            x = degrade.modcrop(x, SCALE)
-            low = degrade.downsample(x, SCALE)
-            est = {"bicubic": degrade.upsample_bicubic(low, SCALE),
-                   "course": predict_image(model, low)}
-            for k, v in est.items():
-                rows.setdefault(k, []).append((photo, psnr(x, v), ssim(x, v)))
-        out["x3"] = {k: {"psnr_mean": round(float(np.mean([r[1] for r in v])), 3),
-                         "ssim_mean": round(float(np.mean([r[2] for r in v])), 4),
-                         "psnr": {r[0]: round(r[1], 3) for r in v}} for k, v in rows.items()}
-    return out
-
-
-def train(name: str, minutes: float, threads: int, fresh: bool, steps_per_chunk: int = 25) -> None:
+    Resumes from the checkpoint in ``data/cache/pretrain/`` unless ``fresh``; writes the weights
+    and the manifest to ``data/weights/`` and returns the manifest.
+    """
+    family = _family(name)
+    _check_budget(steps, minutes)
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already started in this process (e.g. in a test): keep its threads
+        pass
     import keras
 
-    from .data import PHOTO_TEST, PHOTO_TRAIN, load_photos
-
-    keras.utils.set_random_seed(0)
-    r = RECIPES[name]
-    train_photos, test_photos = load_photos(gray=True)
-    assert not set(train_photos) & set(test_photos)
+    trainer = family.Trainer(name)
     ckpt_dir = paths.cache_dir() / "pretrain"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt, state_file = ckpt_dir / f"{name}.weights.h5", ckpt_dir / f"{name}.state.json"
-    model = build(name)
-    model.compile(optimizer=keras.optimizers.Adam(r["lr"]), loss=r["loss"])
-    model.optimizer.build(model.trainable_variables)  # so a checkpoint restores Adam's moments
-    state = {"elapsed_s": 0.0, "steps": 0, "epoch": 0, "log": []}
-    if not fresh and ckpt.exists() and state_file.exists():
-        model.load_weights(ckpt)
-        state = json.loads(state_file.read_text())
-        print(f"resuming {name}: {state['steps']} steps, {state['elapsed_s'] / 60:.1f} min done",
-              flush=True)
-    budget_s = minutes * 60.0
-    opt = model.optimizer
-    steps_per_epoch = r["patches_per_epoch"] // r["batch"]
-    while state["elapsed_s"] < budget_s:
-        x, y = _epoch_data(name, train_photos, state["epoch"])
-        pos = 0
-        while pos < steps_per_epoch and state["elapsed_s"] < budget_s:
-            lr = r["lr"] if state["elapsed_s"] < 0.75 * budget_s else r["lr_final"]
-            opt.learning_rate.assign(lr)
-            n = min(steps_per_chunk, steps_per_epoch - pos)
-            sl = slice(pos * r["batch"], (pos + n) * r["batch"])
-            t0 = time.time()
-            hist = model.fit(x[sl], y[sl], batch_size=r["batch"], epochs=1, verbose=0,
-                             shuffle=False)
-            state["elapsed_s"] += time.time() - t0
-            state["steps"] += n
-            pos += n
-            loss = float(hist.history["loss"][-1])
-            state["log"].append([state["steps"], round(state["elapsed_s"], 1), loss, lr])
-            print(f"{name}: step {state['steps']} epoch {state['epoch']} "
-                  f"{state['elapsed_s'] / 60:.1f}/{minutes:.0f} min loss {loss:.3e} "
-                  f"(~{10 * np.log10(1 / max(loss, 1e-12)):.2f} dB) lr {lr:g}", flush=True)
-            model.save_weights(ckpt)
-            state_file.write_text(json.dumps(state))
-        if pos >= steps_per_epoch:
-            state["epoch"] += 1
-            state_file.write_text(json.dumps(state))
+    ckpt, state_file = ckpt_dir / name, ckpt_dir / f"{name}.state.json"
+    budget = {"steps": steps} if steps is not None else {"minutes": minutes}
+    state = {"elapsed_s": 0.0, "steps": 0, "epoch": 0, "pos": 0, "log": [], "budget": budget}
+    if not fresh and state_file.exists():
+        saved = json.loads(state_file.read_text())
+        if saved.get("budget") == budget:
+            trainer.load(ckpt)
+            state = saved
+            print(f"resuming {name}: {state['steps']} steps, {state['elapsed_s'] / 60:.1f} min done", flush=True)
+        else:
+            print(f"{name}: the checkpoint was made for {saved.get('budget')}, not {budget}; starting over",
+                  flush=True)
 
-    print(f"{name}: evaluating on the held-out photos", flush=True)
+    def done() -> bool:
+        return state["steps"] >= steps if steps is not None else state["elapsed_s"] >= minutes * 60.0
+
+    def final_phase() -> bool:
+        if steps is not None:
+            return state["steps"] >= 0.75 * steps
+        return state["elapsed_s"] >= 0.75 * minutes * 60.0
+
+    spe = trainer.steps_per_epoch
+    steps_per_chunk = getattr(trainer, "steps_per_chunk", steps_per_chunk)
+    while not done():
+        lr = trainer.set_final_phase(final_phase())
+        n = min(steps_per_chunk, spe - state["pos"])
+        if steps is not None:
+            n = min(n, steps - state["steps"])
+        t0 = time.time()
+        loss = trainer.train(state["epoch"], state["pos"], n)
+        state["elapsed_s"] += time.time() - t0
+        state["steps"] += n
+        state["pos"] += n
+        if state["pos"] >= spe:
+            state["epoch"], state["pos"] = state["epoch"] + 1, 0
+        state["log"].append([state["steps"], round(state["elapsed_s"], 1), loss, lr])
+        total = f"{steps}" if steps is not None else f"{minutes:g} min"
+        print(f"{name}: step {state['steps']}/{total} epoch {state['epoch']} "
+              f"{state['elapsed_s'] / 60:.1f} min loss {loss:.4g} lr {lr:g}", flush=True)
+        trainer.save(ckpt)
+        state_file.write_text(json.dumps(state))
+
+    print(f"{name}: evaluating on held-out data", flush=True)
     t0 = time.time()
-    scores = evaluate(name, model, test_photos)
+    scores = trainer.evaluate()
     weights_dir().mkdir(parents=True, exist_ok=True)
     out = weights_path(name)
-    export = build(name)  # an uncompiled copy: the file holds the weights only, no optimizer state
-    export.set_weights(model.get_weights())
-    export.save_weights(out)
+    trainer.export().save_weights(out)
+    recipe = {k: v for k, v in RECIPES[name].items() if k not in ("builder", "kwargs", "default_steps")}
     manifest = {
         "name": name,
         "file": out.name,
         "sha256": sha256(out),
         "bytes": out.stat().st_size,
-        "architecture": {"builder": f"course_utils.restoration.{r['builder']}",
-                         "kwargs": r["kwargs"], "params": int(model.count_params())},
-        "recipe": {k: v for k, v in r.items() if k not in ("builder", "kwargs")},
-        "data": {"train_photos": list(PHOTO_TRAIN), "test_photos": list(PHOTO_TEST),
-                 "source": "course_utils.data.load_photos(gray=True): scikit-image and "
-                           "scikit-learn sample photos; the test photos are never trained on"},
+        **trainer.describe(),
+        "recipe": recipe,
         "steps": state["steps"],
-        "epochs": round(state["steps"] / steps_per_epoch, 2),
+        "epochs": round(state["steps"] / spe, 2),
         "train_wall_time_min": round(state["elapsed_s"] / 60, 1),
         "eval_wall_time_min": round((time.time() - t0) / 60, 1),
         "threads": threads,
         "machine": f"{platform.machine()} CPU, shared with other jobs (times are under load)",
         "versions": {"python": platform.python_version(), "keras": keras.__version__,
                      "tensorflow": tf.__version__, "numpy": np.__version__},
-        "command": "python -m course_utils.pretrain " + " ".join(sys.argv[1:]),
+        "command": command or f"python -m course_utils.pretrain {name} "
+                              + (f"--steps {steps}" if steps is not None else f"--minutes {minutes:g}")
+                              + f" --threads {threads}",
         "heldout": scores,
         "loss_log_every_chunk": state["log"][-10:],
     }
     manifest_path(name).write_text(json.dumps(manifest, indent=1) + "\n")
     print(json.dumps(scores, indent=1))
     print(f"wrote {out} ({manifest['bytes']} bytes) and {manifest_path(name)}")
-
-
-def tune() -> None:
-    from .data import load_photos
-    from .restoration import tune_baselines
-
-    train_photos, _ = load_photos(gray=True)
-    crops = []  # a 160x160 centre crop of every training photo
-    for x in train_photos.values():
-        h, w = x.shape
-        crops.append(x[h // 2 - 80:h // 2 + 80, w // 2 - 80:w // 2 + 80])
-    for sigma in (15, 25, 50):
-        print(sigma, json.dumps(tune_baselines(crops, sigma)), flush=True)
+    return manifest
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m course_utils.pretrain", description=__doc__.split("\n")[0])
     p.add_argument("name", choices=[*RECIPES, "baselines"])
-    p.add_argument("--minutes", type=float, default=60.0, help="training-time budget")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="train exactly this many optimiser steps (reproducible)")
+    budget.add_argument("--minutes", type=float, help="training-time budget instead of a step count")
     p.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
-    a = p.parse_args(argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    a = p.parse_args(args)
     if a.name == "baselines":
-        tune()
-    else:
-        train(a.name, a.minutes, a.threads, a.fresh)
+        restoration_recipes.tune()
+        return
+    steps, minutes = a.steps, a.minutes
+    if steps is None and minutes is None:
+        steps = RECIPES[a.name].get("default_steps")
+        if steps is None:
+            p.error(f"{a.name}: give --steps N (or --minutes M)")
+    train(a.name, steps=steps, minutes=minutes, threads=a.threads, fresh=a.fresh,
+          command="python -m course_utils.pretrain " + shlex.join(args))
 
 
 if __name__ == "__main__":

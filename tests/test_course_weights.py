@@ -1,7 +1,10 @@
-"""The committed course weights of notebook 07: checksums, manifests and a held-out check.
+"""The committed course weights: checksums, manifests, held-out checks and the shared pretrain path.
 
-The denoiser must beat a tuned non-local means on a held-out photo (a 256x256 crop of
-``camera``, sigma=25, to keep the test fast); ESPCN must beat bicubic interpolation there.
+Notebook 07: the denoiser must beat a tuned non-local means on a held-out photo (a 256x256 crop
+of ``camera``, sigma=25, to keep the test fast); ESPCN must beat bicubic interpolation there.
+Notebook 06: the DCGAN and conditional-GAN generators load on the CPU into the recipe's
+architecture, their manifests record a step-count command, and the conditional generator draws
+the digit it is asked for.
 """
 
 from __future__ import annotations
@@ -72,3 +75,74 @@ def test_course_espcn_beats_bicubic_on_a_heldout_photo():
     model = pretrain.load_course_model("espcn")
     assert psnr(x, predict_image(model, low)) > psnr(x, degrade.upsample_bicubic(low, 3))
     assert np.isfinite(psnr(x, predict_image(model, low)))
+
+
+# --- notebook 06: the GAN course weights -------------------------------------------------
+
+GAN_NAMES = ("dcgan", "cgan")
+
+
+@pytest.mark.parametrize("name", GAN_NAMES)
+def test_gan_manifest_records_a_step_count_command(name):
+    weights, manifest = pretrain.weights_path(name), pretrain.manifest_path(name)
+    assert weights.exists() and manifest.exists()
+    m = json.loads(manifest.read_text())
+    assert m["sha256"] == pretrain.sha256(weights)
+    assert m["bytes"] == weights.stat().st_size <= 2 * 1024 * 1024
+    assert f"--steps {m['steps']}" in m["command"] and m["command"].startswith(f"python -m course_utils.pretrain {name}")
+    assert m["data"]["source"] in ("mnist", "mnist-t10k")
+    lo_hi = m["heldout"]["frechet_distance"]
+    assert lo_hi[1] <= lo_hi[0] <= lo_hi[2]
+    assert m["heldout"]["class_coverage_min"] >= 0.03
+
+
+@pytest.mark.parametrize("name", GAN_NAMES)
+def test_gan_generator_loads_and_draws_images(name):
+    from course_utils.recipes import gan
+
+    generator = pretrain.load_course_model(name)
+    labels = np.arange(10) if name == "cgan" else None
+    images = gan.sample(generator, 10, seed=0, labels=labels)
+    assert images.shape == (10, 28, 28, 1)
+    assert np.all(np.abs(images) <= 1.0) and images.std() > 0.1  # tanh output, not a constant
+
+
+def test_course_cgan_draws_the_requested_digit():
+    from course_utils import classifier
+    from course_utils.recipes import gan
+
+    judge = classifier.load_classifier(verbose=False)
+    requested = np.repeat(np.arange(10), 20)
+    images = gan.sample(pretrain.load_course_model("cgan"), len(requested), seed=1, labels=requested)
+    judged = classifier.predict_labels(judge, np.clip((images + 1) / 2, 0, 1))
+    assert np.mean(judged == requested) >= 0.9
+
+
+def test_pretrain_steps_are_exact_and_resumable(tmp_path, monkeypatch):
+    from course_utils import paths
+    from course_utils.recipes import gan
+
+    monkeypatch.setattr(pretrain, "weights_dir", lambda: tmp_path / "weights")
+    monkeypatch.setattr(paths, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(gan.Trainer, "evaluate", lambda self: {"skipped": True})
+    m = pretrain.train("dcgan", steps=3, threads=1, command="python -m course_utils.pretrain dcgan --steps 3")
+    assert m["steps"] == 3 and m["command"].endswith("--steps 3")
+    assert m["sha256"] == pretrain.sha256(tmp_path / "weights" / "dcgan.weights.h5")
+    state = json.loads((tmp_path / "cache" / "pretrain" / "dcgan.state.json").read_text())
+    assert state["steps"] == 3 and state["budget"] == {"steps": 3}
+    again = pretrain.train("dcgan", steps=3, threads=1)  # resumes: nothing left to train
+    assert again["steps"] == 3 and again["train_wall_time_min"] == m["train_wall_time_min"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({}, "exactly one"), ({"steps": 3, "minutes": 1.0}, "exactly one"), ({"steps": 0}, "steps"),
+    ({"minutes": -1.0}, "minutes"), ({"steps": 2, "threads": 0}, "threads"),
+])
+def test_pretrain_rejects_bad_budgets(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pretrain.train("dcgan", **kwargs)
+
+
+def test_unknown_recipe_is_refused():
+    with pytest.raises(ValueError, match="name must be one of"):
+        pretrain.load_course_model("vae")

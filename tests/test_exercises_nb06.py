@@ -87,3 +87,22 @@ def test_mode_collapse_answer_is_the_smallest_share():
     assert check_mode_collapse(worst)
     # only the collapsed one fails the course's 3% coverage bar
     assert [k for k, s in shares.items() if s < 0.03] == [worst]
+
+
+def test_fair_floor(capsys):
+    from course_utils.exercises.nb06 import check_fair_floor
+
+    for right in ({"A", "B"}, "AB", "a, b", ["B", "A"]):
+        assert check_fair_floor(right) is True
+        assert "correct" in _one_line(capsys)
+    assert check_fair_floor({"A"}) is False
+    assert "missing" in _one_line(capsys)
+    assert check_fair_floor({"A", "B", "D"}) is False
+    assert "does not remove bias" in _one_line(capsys)
+    assert check_fair_floor("C") is False
+    assert "depends on N" in _one_line(capsys)
+    for bad in ("Z", 3, ""):
+        assert check_fair_floor(bad) is False
+        assert "letters" in _one_line(capsys)
+    assert check_fair_floor(None) is False
+    assert "not answered" in _one_line(capsys)

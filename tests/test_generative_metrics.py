@@ -154,3 +154,81 @@ def test_constant_features_are_handled_without_warning(recwarn):
     mu_b, s_b = feature_statistics(b)
     assert got == pytest.approx(_reference(mu_a, s_a, mu_b, s_b), rel=1e-3)
     assert not [w for w in recwarn if "singular" in str(w.message).lower()]
+
+
+# --- weighted statistics and the bootstrap interval (notebook 06's class-mix control) ---
+
+from course_utils.metrics.generative import frechet_distance_interval  # noqa: E402
+
+
+def test_weights_equal_repeating_rows():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12, 4))
+    counts = np.array([2, 0, 1, 1, 3, 0, 1, 1, 0, 2, 1, 0])  # sums to 12 = N
+    repeated = np.repeat(x, counts, axis=0)
+    mu_w, s_w = feature_statistics(x, weights=counts)
+    assert np.allclose(mu_w, repeated.mean(axis=0))
+    assert np.allclose(s_w, np.cov(repeated, rowvar=False))
+    # weights are rescaled, so any multiple gives the same statistics
+    mu_2, s_2 = feature_statistics(x, weights=5 * counts)
+    assert np.allclose(mu_2, mu_w) and np.allclose(s_2, s_w)
+
+
+def test_uniform_weights_change_nothing_and_reweighting_fixes_a_class_mix():
+    rng = np.random.default_rng(4)
+    b = np.concatenate([rng.normal(0, 1, (2000, 2)), rng.normal(4, 1, (2000, 2))])  # 50/50 mix
+    a = np.concatenate([rng.normal(0, 1, (3000, 2)), rng.normal(4, 1, (1000, 2))])  # 75/25 mix
+    assert np.isclose(frechet_distance(a, b, weights_a=np.ones(len(a))), frechet_distance(a, b))
+    w = np.r_[np.full(3000, 0.5 / 0.75), np.full(1000, 0.5 / 0.25)]  # target share / own share
+    assert frechet_distance(a, b, weights_a=w) < 0.05 < frechet_distance(a, b)
+
+
+def test_interval_width_matches_the_spread_of_independent_draws():
+    # The bootstrap must reproduce how much the distance moves between independent samples.
+    rng = np.random.default_rng(5)
+    n = 400
+    draw = lambda: (rng.normal(0, 1, (n, 2)), rng.normal(0.5, 1.2, (n, 2)))
+    spread = np.std([frechet_distance(*draw()) for _ in range(200)])
+    widths = []
+    for _ in range(5):
+        a, b = draw()
+        value, low, high = frechet_distance_interval(a, b, n_boot=200, seed=0)
+        assert low < value < high and np.isclose(value, frechet_distance(a, b))
+        widths.append((high - low) / (2 * 1.96))  # the standard deviation a normal interval implies
+    assert 0.6 * spread < np.median(widths) < 1.6 * spread
+    a, b = rng.normal(0, 1, (16 * n, 2)), rng.normal(0.5, 1.2, (16 * n, 2))
+    _, low16, high16 = frechet_distance_interval(a, b, n_boot=100, seed=0)
+    assert (high16 - low16) / (2 * 1.96) < np.median(widths) / 2  # 16x the images: ~1/4 the width
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_boot": 3}, "n_boot"), ({"confidence": 1.5}, "confidence"),
+    ({"weights_a": np.ones(3)}, "weights"), ({"weights_a": -np.ones(20)}, "weights"),
+])
+def test_interval_rejects_bad_input(kwargs, match):
+    a = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match=match):
+        frechet_distance_interval(a, a + 1, **kwargs)
+
+
+def test_interval_contains_a_small_floor():
+    # Two real-vs-real sets: the distance is small, resampling bias is not; the interval must
+    # still surround the value (a plain percentile interval would lie entirely above it).
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(300, 20)), rng.normal(size=(300, 20))
+    value, low, high = frechet_distance_interval(a, b, n_boot=100, seed=0)
+    assert 0 <= low < value < high
+
+
+def test_bootstrap_fast_path_matches_the_helper_on_singular_relu_features():
+    from course_utils.metrics.generative import _symmetric_frechet
+
+    rng = np.random.default_rng(7)
+    for dead in (0, 20):
+        a = np.maximum(rng.normal(size=(300, 40)), 0)
+        b = np.maximum(rng.normal(0.2, 1.1, size=(250, 40)), 0)
+        a[:, :dead] = 0.0
+        b[:, :dead] = 0.0  # dead units: singular covariances
+        mu_a, s_a = feature_statistics(a)
+        mu_b, s_b = feature_statistics(b)
+        assert np.isclose(_symmetric_frechet(mu_a, s_a, mu_b, s_b), frechet_distance(a, b), rtol=1e-3, atol=1e-3)

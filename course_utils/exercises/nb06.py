@@ -4,7 +4,9 @@
 * :func:`check_generator_output_shape` - the output shape of the small generator in
   :data:`GENERATOR_LAYERS`;
 * :func:`check_mode_collapse` - which of the class histograms in :data:`CLASS_HISTOGRAMS`
-  comes from a collapsed generator.
+  comes from a collapsed generator;
+* :func:`check_fair_floor` - which statements in :data:`FLOOR_STATEMENTS` about a
+  Frechet-distance floor are true (a conceptual question).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from ._check import feedback, not_answered
 __all__ = [
     "CLASS_HISTOGRAMS",
     "DENSITIES",
+    "FLOOR_STATEMENTS",
     "GENERATOR_LAYERS",
+    "check_fair_floor",
     "check_generator_output_shape",
     "check_mode_collapse",
     "check_optimal_discriminator",
@@ -114,3 +118,56 @@ def check_mode_collapse(answer: Any) -> bool:
     if letter == "B":
         hint = "B is uneven, but every digit still gets at least 4.5% of the samples. " + hint
     return feedback(name, letter == _COLLAPSED, hint, detail=detail)
+
+
+#: Exercise 4: a report gives a Frechet distance of 1,000 generated digits and a "floor" of 5,000
+#: real *training* digits (the judge was trained on them), both against the same held-out set.
+FLOOR_STATEMENTS = {
+    "A": "The Frechet distance is biased upwards for small sets, so a floor from 5,000 images is "
+         "lower than what 1,000 perfect samples would score: the comparison is unfair to the generator.",
+    "B": "The judge's features of images it was trained on can differ from its features of new "
+         "digits, so this floor does not show what fresh real digits score.",
+    "C": "More images always make a floor more reliable, so it is fairest to use every training image.",
+    "D": "A bootstrap interval around the floor removes its small-N bias.",
+    "E": "Equal numbers of images matter only when the two sets have different class mixes.",
+}
+_FLOOR_TRUE = frozenset({"A", "B"})
+_FLOOR_HINTS = {
+    "C": "C: the floor must be measured at the generated set's size, because the distance depends on N.",
+    "D": "D: an interval shows how much the value moves with the images drawn; it does not remove bias.",
+    "E": "E: the small-N bias is there whatever the class mix.",
+}
+
+
+def _as_letters(answer: Any) -> frozenset[str] | None:
+    if isinstance(answer, str):
+        parts = [c for c in answer.upper() if c.isalpha()]
+    else:
+        try:
+            parts = [str(a).strip().upper() for a in answer]
+        except TypeError:
+            return None
+    if not parts or any(p not in FLOOR_STATEMENTS for p in parts):
+        return None
+    return frozenset(parts)
+
+
+def check_fair_floor(answer: Any) -> bool:
+    """Exercise 4: the set of true statements in :data:`FLOOR_STATEMENTS` (e.g. ``{"A", "C"}``)."""
+    name = "fair floor"
+    if answer is None:
+        return not_answered(name)
+    letters = _as_letters(answer)
+    if letters is None:
+        return feedback(name, False, f"answer with the letters of all true statements, e.g. {{'A', 'C'}}, "
+                                     f"from {', '.join(FLOOR_STATEMENTS)}.")
+    wrong = sorted(letters - _FLOOR_TRUE)
+    missing = sorted(_FLOOR_TRUE - letters)
+    if wrong:
+        hint = " ".join(_FLOOR_HINTS[w] for w in wrong)
+    elif missing:
+        hint = f"{len(missing)} true statement(s) missing: think about the number of images and about what the judge has seen."
+    else:
+        hint = ""
+    return feedback(name, letters == _FLOOR_TRUE, hint,
+                    detail="A and B: a fair floor uses as many images as the generated set, of digits the judge never saw.")
