@@ -38,14 +38,17 @@ unit: $(STAMP)
 run: $(STAMP)
 	$(PY) -m course_utils run --mode $(MODE) $(NB) $(RUN_ARGS)
 
-# Retrain notebook 07's course weights (data/weights/) on the training photos: about an hour on
-# two CPU cores; resumable. The committed weights were made by exactly these time-bounded
-# commands, so another machine reaches a different step count; each manifest records its steps
-# and command, and `pretrain NAME --steps N` retrains by step count (data/weights/README.md).
-# Notebook 06's GAN weights: the `--steps` commands in data/weights/dcgan.json and cgan.json.
+# Retrain the course weights (data/weights/): notebook 07's on the training photos (about an
+# hour on two CPU cores; resumable) and notebook 06's GANs on the offline digits (about 20
+# minutes). The 07 weights were made by these time-bounded commands, so another machine reaches
+# a different step count; each manifest records its steps and exact command, and
+# `pretrain NAME --steps N` retrains by step count (data/weights/README.md). The GAN commands
+# are the ones their manifests record.
 weights: $(STAMP)
 	$(PY) -m course_utils.pretrain denoiser --minutes 50 --threads 2
 	$(PY) -m course_utils.pretrain espcn --minutes 12 --threads 1
+	$(PY) -m course_utils.pretrain dcgan --steps 7000 --threads 2 --fresh
+	$(PY) -m course_utils.pretrain cgan --steps 5000 --threads 2 --fresh
 
 clean-venv:
 	rm -rf $(VENV)

@@ -63,7 +63,10 @@ SANITY = {
     "05": {"neg_elbo": _positive, "vae_train_loss": lambda v: _positive(v) and v < 600},
     "06": {"class_coverage_min": _in_unit_interval, "gan_final_d_loss": _positive,
            "gan_final_g_loss": _positive, "cgan_final_d_loss": _positive,
-           "cgan_final_g_loss": _positive},
+           "cgan_final_g_loss": _positive, "cgan_label_accuracy": _in_unit_interval,
+           "frechet_distance_real": _positive,
+           "frechet_distance_ci": lambda v: isinstance(v, list) and len(v) == 2 and all(map(_finite, v))
+           and v[0] <= v[1]},
     "07": {"psnr_denoise": _finite, "dn_train_loss": _positive, "sr_train_loss": _positive,
            "inpaint_train_loss": _positive, "psnr_y_sr": _finite, "psnr_y_bicubic": _finite,
            "psnr_inpaint_train_holes": _finite, "psnr_inpaint_large_holes": _finite},

@@ -8,5 +8,5 @@ notebook 07).
 
 from .detection import MeanAP, average_precision, coco_map, mean_average_precision, precision_recall_curve  # detection (notebook 03)
 from .segmentation import confusion_matrix, dice, mean_iou, per_class_dice, per_class_iou, pixel_accuracy  # segmentation (notebook 04)
-from .generative import feature_statistics, frechet_distance, gaussian_frechet_distance  # generative (notebook 06)
+from .generative import feature_statistics, frechet_distance, frechet_distance_interval, gaussian_frechet_distance  # generative (notebook 06)
 from .image import mse, psnr, psnr_y, rgb_to_y, ssim  # image (notebook 07)
