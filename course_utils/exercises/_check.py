@@ -16,3 +16,15 @@ def feedback(name: str, ok: bool, hint: str = "", detail: str = "") -> bool:
     else:
         print(f"{name}: not yet." + (f" Hint: {hint}" if hint else ""))
     return bool(ok)
+
+
+def multiple_choice(name: str, answer, choices: dict, correct: str, hints: dict, detail: str = "") -> bool:
+    """Check a one-letter answer among ``choices``: ``detail`` when right, ``hints[letter]`` when wrong."""
+    if answer is None:
+        return not_answered(name)
+    given = answer.strip().lower().strip(")") if isinstance(answer, str) else None
+    if given not in choices:
+        return feedback(name, False, f"answer with one letter among {sorted(choices)}.")
+    if given == correct:
+        return feedback(name, True, detail=detail)
+    return feedback(name, False, hints[given])

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._check import feedback, not_answered
+from ._check import feedback, multiple_choice, not_answered
 
 KL_EXERCISE = {
     "mu_q": (1.0, -0.5),
@@ -166,17 +166,10 @@ def check_beta_bound(answer: Any) -> bool:
     Choices in :data:`BETA_BOUND_CHOICES`. Since KL >= 0, ``recon + beta * KL >= recon + KL =
     -ELBO >= -log p(x)`` for every beta >= 1; for beta < 1 the bound can fail.
     """
-    name = "which beta gives a bound"
-    if answer is None:
-        return not_answered(name)
-    given = answer.strip().lower().strip(")") if isinstance(answer, str) else None
-    if given not in BETA_BOUND_CHOICES:
-        return feedback(name, False, f"answer with one letter among {sorted(BETA_BOUND_CHOICES)}.")
-    if given == BETA_BOUND_ANSWER:
-        return feedback(name, True, detail="KL >= 0, so a larger beta only adds to -ELBO; beta = 1 is the ELBO itself.")
     hints = {
         "a": "beta = 1 is the only value where the loss equals -ELBO, but is it the only bound? Use KL >= 0.",
         "c": "a smaller beta removes part of a non-negative term from -ELBO: can the result stay above -log p(x)?",
         "d": "try beta close to 0: the loss is then reconstruction only, which can be below -log p(x).",
     }
-    return feedback(name, False, hints[given])
+    return multiple_choice("which beta gives a bound", answer, BETA_BOUND_CHOICES, BETA_BOUND_ANSWER, hints,
+                           detail="KL >= 0, so a larger beta only adds to -ELBO; beta = 1 is the ELBO itself.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._check import feedback, not_answered
+from ._check import feedback, multiple_choice, not_answered
 
 __all__ = ["check_depth_to_space_shape", "check_perception_distortion", "check_psnr_of_error",
            "check_residual_learning"]
@@ -74,18 +74,11 @@ def check_perception_distortion(answer: str | None) -> bool:
     Choices in :data:`PERCEPTION_CHOICES`; the answer is the posterior-mean argument behind the
     perception-distortion trade-off (Blau and Michaeli, 2018).
     """
-    name = "MSE, blur and PSNR"
-    if answer is None:
-        return not_answered(name)
-    given = answer.strip().lower().strip(")") if isinstance(answer, str) else None
-    if given not in PERCEPTION_CHOICES:
-        return feedback(name, False, f"answer with one letter among {sorted(PERCEPTION_CHOICES)}.")
-    if given == PERCEPTION_ANSWER:
-        return feedback(name, True, detail="the minimiser of the expected squared error is E[x | y], "
-                        "an average; any sharp guess pays in MSE when it is wrong.")
     hints = {
         "b": "ask what the best possible MSE output is, for an input that several clean images could explain.",
         "c": "PSNR is a function of the MSE, and blurring an edge does change the squared error.",
         "d": "added noise raises the squared error, and PSNR falls when the error rises.",
     }
-    return feedback(name, False, hints[given])
+    return multiple_choice("MSE, blur and PSNR", answer, PERCEPTION_CHOICES, PERCEPTION_ANSWER, hints,
+                           detail="the minimiser of the expected squared error is E[x | y], "
+                           "an average; any sharp guess pays in MSE when it is wrong.")
