@@ -20,7 +20,7 @@ _SUBMODULES = {
     "report", "runner", "runtime", "shapes", "viz",
 }
 # Functions re-exported at the top level, loaded lazily from their module.
-_LAZY = {"load_classifier": "classifier"}
+_LAZY = {"load_classifier": "classifier", "load_judge": "classifier"}
 
 __all__ = ["budget", "mode", "record", "setup", "show", *sorted(_LAZY)]
 

@@ -414,3 +414,28 @@ def load_classifier(
             f"cached as {cache.name}."
         )
     return model
+
+
+def load_judge(*, verbose: bool = True) -> "keras.Model":
+    """The course judge: the committed digit classifier that scores every generative model.
+
+    ``data/weights/judge.weights.h5`` (checksum verified against ``judge.json``), made by
+    ``python -m course_utils.pretrain judge``: :func:`build_quick_classifier` trained on the
+    offline digits' 8,000 training images. Unlike :func:`load_classifier` it is the same file on
+    every machine, so Frechet distances and label accuracies are comparable between notebooks,
+    runs and the course-weight manifests. Same input convention (float32 ``(N, 28, 28, 1)`` in
+    [0, 1]) and ``"features"`` layer. The digits it has never seen are the offline test split;
+    :mod:`course_utils.recipes.judge` scores samples against them.
+    """
+    import json
+
+    from . import pretrain
+
+    model = pretrain.load_course_model("judge")
+    if verbose:
+        manifest = json.loads(pretrain.manifest_path("judge").read_text())
+        held = manifest.get("heldout", {})
+        print(f"Loaded the course judge {pretrain.weights_path('judge').name} ({manifest['steps']:,} steps on "
+              f"{manifest['data']['n_train']:,} offline digits; test accuracy {held.get('test_accuracy')} "
+              f"on {held.get('n_test')} held-out digits).")
+    return model

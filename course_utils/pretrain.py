@@ -7,9 +7,12 @@ small module per model family under :mod:`course_utils.recipes`:
   restoration architectures on patches of the **training** photos, scored on the held-out photos
   against the classical baselines;
 - ``dcgan``, ``cgan`` (notebook 06, :mod:`course_utils.recipes.gan`): the notebook's DCGAN and
-  conditional GAN on the real digits (``course_utils.data.load_mnist``), scored with the digit
-  classifier on held-out digits (Frechet distance with a bootstrap interval, the real-vs-real
-  floor, class coverage, and for the conditional GAN the judged label accuracy).
+  conditional GAN on the real digits (``course_utils.data.load_mnist``), scored by the course
+  judge on held-out digits (Frechet distance with a bootstrap interval, the real-vs-real
+  floor, class coverage, and for the conditional GAN the judged label accuracy);
+- ``judge`` (:mod:`course_utils.recipes.judge`): the digit classifier that scores every
+  generative model (notebooks 05, 06 and 09 and the generative course weights), trained on the
+  offline digits so that it is the same file everywhere.
 
 ``--steps N`` trains exactly N optimiser steps, so the weights are reproducible by step count
 (the same recipe, data order and seeds; scores can still differ slightly between machines,
@@ -25,6 +28,8 @@ The result is ``data/weights/<name>.weights.h5`` (weights only, no optimizer sta
 ``<name>.json``, the manifest: sha256 of the weights file, the exact command, recipe,
 architecture, data, steps, wall time, versions and held-out scores.
 :func:`load_course_model` rebuilds the architecture and checks the sha256 before loading.
+``python -m course_utils.pretrain NAME --rescore`` scores the committed weights again (after the
+judge changed, say) and updates only the manifest's scores.
 ``python -m course_utils.pretrain baselines`` grid-searches the classical denoisers' settings.
 
 Example: ``python -m course_utils.pretrain dcgan --steps 12000 --threads 2``.
@@ -46,13 +51,16 @@ import numpy as np
 
 from . import paths
 from .recipes import gan as gan_recipes
+from .recipes import judge as judge_recipes
 from .recipes import restoration as restoration_recipes
 from .recipes.restoration import SCALE, SIGMA, evaluate, make_batch  # noqa: F401  (the names notebook 07 used)
 
 #: Every recipe by name, and the module of its model family.
 FAMILIES = {name: restoration_recipes for name in restoration_recipes.RECIPES}
 FAMILIES.update({name: gan_recipes for name in gan_recipes.RECIPES})
-RECIPES: dict[str, dict[str, Any]] = {**restoration_recipes.RECIPES, **gan_recipes.RECIPES}
+FAMILIES.update({name: judge_recipes for name in judge_recipes.RECIPES})
+RECIPES: dict[str, dict[str, Any]] = {**restoration_recipes.RECIPES, **gan_recipes.RECIPES,
+                                      **judge_recipes.RECIPES}
 
 
 def weights_dir() -> Path:
@@ -215,6 +223,37 @@ def train(name: str, *, steps: int | None = None, minutes: float | None = None, 
     return manifest
 
 
+def rescore(name: str, *, threads: int = 2) -> dict[str, Any]:
+    """Score the committed weights of ``name`` again (e.g. after the judge changed).
+
+    Loads ``data/weights/<name>.weights.h5`` (checksum verified), runs the recipe's held-out
+    evaluation and rewrites only the manifest's ``heldout`` scores, ``judge`` (for the generative
+    recipes) and ``rescored`` (the command); the weights, steps and training command stay as they
+    were. Returns the manifest.
+    """
+    family = _family(name)
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
+    manifest = json.loads(manifest_path(name).read_text())
+    trainer = family.Trainer(name)
+    trainer.export().set_weights(load_course_model(name).get_weights())
+    t0 = time.time()
+    manifest["heldout"] = trainer.evaluate()
+    manifest["eval_wall_time_min"] = round((time.time() - t0) / 60, 1)
+    described = trainer.describe()
+    if "judge" in described:
+        manifest["judge"] = described["judge"]
+    manifest["rescored"] = f"python -m course_utils.pretrain {name} --rescore"
+    manifest_path(name).write_text(json.dumps(manifest, indent=1) + "\n")
+    print(json.dumps(manifest["heldout"], indent=1))
+    return manifest
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m course_utils.pretrain", description=__doc__.split("\n")[0])
     p.add_argument("name", choices=[*RECIPES, "baselines"])
@@ -223,10 +262,17 @@ def main(argv: list[str] | None = None) -> None:
     budget.add_argument("--minutes", type=float, help="training-time budget instead of a step count")
     p.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--rescore", action="store_true",
+                   help="only score the committed weights again and update their manifest's scores")
     args = sys.argv[1:] if argv is None else list(argv)
     a = p.parse_args(args)
     if a.name == "baselines":
         restoration_recipes.tune()
+        return
+    if a.rescore:
+        if a.steps is not None or a.minutes is not None or a.fresh:
+            p.error("--rescore trains nothing: it takes no --steps, --minutes or --fresh")
+        rescore(a.name, threads=a.threads)
         return
     steps, minutes = a.steps, a.minutes
     if steps is None and minutes is None:

@@ -3,8 +3,9 @@
 Notebook 07: the denoiser must beat a tuned non-local means on a held-out photo (a 256x256 crop
 of ``camera``, sigma=25, to keep the test fast); ESPCN must beat bicubic interpolation there.
 Notebook 06: the DCGAN and conditional-GAN generators load on the CPU into the recipe's
-architecture, their manifests record a step-count command, and the conditional generator draws
-the digit it is asked for.
+architecture, their manifests record a step-count command and the committed judge, and the
+conditional generator draws the digit it is asked for. The judge: its manifest, its accuracy on
+held-out digits it never trained on, and the scoring helpers of ``course_utils.recipes.judge``.
 """
 
 from __future__ import annotations
@@ -111,17 +112,121 @@ def test_course_cgan_draws_the_requested_digit():
     from course_utils import classifier
     from course_utils.recipes import gan
 
-    judge = classifier.load_classifier(verbose=False)
+    judge = classifier.load_judge(verbose=False)
     requested = np.repeat(np.arange(10), 20)
     images = gan.sample(pretrain.load_course_model("cgan"), len(requested), seed=1, labels=requested)
     judged = classifier.predict_labels(judge, np.clip((images + 1) / 2, 0, 1))
     assert np.mean(judged == requested) >= 0.9
 
 
+@pytest.mark.parametrize("name", GAN_NAMES)
+def test_gan_manifest_names_the_committed_judge(name):
+    m = json.loads(pretrain.manifest_path(name).read_text())
+    judge = json.loads(pretrain.manifest_path("judge").read_text())
+    assert m["judge"]["sha256"] == judge["sha256"] == pretrain.sha256(pretrain.weights_path("judge"))
+
+
+def test_judge_manifest_and_accuracy_on_heldout_digits():
+    from course_utils import classifier
+    from course_utils.recipes import judge
+
+    m = json.loads(pretrain.manifest_path("judge").read_text())
+    assert m["command"].startswith("python -m course_utils.pretrain judge --steps ")
+    assert m["data"]["source"] == "mnist-t10k" and m["data"]["n_train"] == 8000
+    model = classifier.load_judge(verbose=False)
+    assert [w.shape for w in model.weights] == [w.shape for w in classifier.build_quick_classifier().weights]
+    ref, y_ref, floor, y_floor = judge.heldout_digits(1000)
+    acc = np.mean(classifier.predict_labels(model, np.concatenate([ref, floor])) == np.concatenate([y_ref, y_floor]))
+    assert abs(acc - m["heldout"]["test_accuracy"]) < 1e-3  # the manifest's number, on all 2,000
+    assert acc >= 0.97
+
+
+def test_judge_heldout_digits_are_disjoint_from_its_training_digits():
+    from course_utils import data
+    from course_utils.recipes import judge
+
+    (x_train, _), _ = data.load_mnist_offline()
+    ref, _, floor, _ = judge.heldout_digits(1000)
+    train_keys = {bytes(im) for im in x_train}
+    for part in (ref, floor):
+        keys = {bytes(np.round(im * 255).astype(np.uint8)) for im in part}
+        assert len(keys) == 1000 and not keys & train_keys
+    assert not {bytes(im) for im in ref} & {bytes(im) for im in floor}
+    again = judge.heldout_digits(10)
+    assert np.array_equal(again[0], ref[:10])  # a fixed order: the first n of the same permutation
+
+
+def test_score_samples_floor_and_real_digits():
+    from course_utils.recipes import judge
+
+    ref, _, floor, _ = judge.heldout_digits(300)
+    real = judge.score_samples(floor, n_boot=20)
+    assert real["frechet_distance"][0] == real["frechet_distance_real"][0]  # the floor is these very digits
+    lo_hi = real["frechet_distance"]
+    assert lo_hi[1] <= lo_hi[0] <= lo_hi[2]
+    blank = judge.score_samples(np.zeros_like(floor), n_boot=20)
+    assert blank["frechet_distance"][0] > 20 * real["frechet_distance"][0]
+    assert blank["class_coverage_min"] == 0.0 and abs(sum(blank["class_shares"]) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("n", [0, 1, 1001, 2.5, True])
+def test_heldout_digits_rejects_bad_sizes(n):
+    from course_utils.recipes import judge
+
+    with pytest.raises(ValueError, match="n must be"):
+        judge.heldout_digits(n)
+
+
+def test_label_accuracy_checks_its_labels():
+    from course_utils.recipes import judge
+
+    ref, y_ref, _, _ = judge.heldout_digits(100)
+    assert judge.label_accuracy(ref, y_ref) >= 0.95
+    assert judge.label_accuracy(ref, (y_ref + 1) % 10) <= 0.05
+    with pytest.raises(ValueError, match="requested"):
+        judge.label_accuracy(ref, y_ref[:50])
+
+
+def test_rescore_keeps_weights_and_command(tmp_path, monkeypatch):
+    import shutil
+
+    from course_utils.recipes import gan
+
+    for suffix in (".weights.h5", ".json"):
+        shutil.copy(pretrain.weights_dir() / f"dcgan{suffix}", tmp_path / f"dcgan{suffix}")
+        shutil.copy(pretrain.weights_dir() / f"judge{suffix}", tmp_path / f"judge{suffix}")
+    before = json.loads((tmp_path / "dcgan.json").read_text())
+    monkeypatch.setattr(pretrain, "weights_dir", lambda: tmp_path)
+    seen = {}
+
+    def fake_evaluate(self):
+        seen["weights"] = [w.copy() for w in self.gan.generator.get_weights()]
+        return {"rescored": True}
+
+    monkeypatch.setattr(gan.Trainer, "evaluate", fake_evaluate)
+    m = pretrain.rescore("dcgan", threads=1)
+    committed = pretrain.load_course_model("dcgan").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(seen["weights"], committed))  # scored the committed weights
+    assert m["heldout"] == {"rescored": True} and m["rescored"].endswith("dcgan --rescore")
+    for key in ("sha256", "steps", "command", "recipe"):
+        assert m[key] == before[key]
+    assert json.loads((tmp_path / "dcgan.json").read_text()) == m
+
+
+def test_rescore_takes_no_budget():
+    with pytest.raises(SystemExit):
+        pretrain.main(["dcgan", "--rescore", "--steps", "5"])
+
+
 def test_pretrain_steps_are_exact_and_resumable(tmp_path, monkeypatch):
     from course_utils import paths
     from course_utils.recipes import gan
 
+    import shutil
+
+    (tmp_path / "weights").mkdir()
+    for suffix in (".weights.h5", ".json"):  # the manifest names the judge
+        shutil.copy(pretrain.weights_dir() / f"judge{suffix}", tmp_path / "weights" / f"judge{suffix}")
     monkeypatch.setattr(pretrain, "weights_dir", lambda: tmp_path / "weights")
     monkeypatch.setattr(paths, "cache_dir", lambda: tmp_path / "cache")
     monkeypatch.setattr(gan.Trainer, "evaluate", lambda self: {"skipped": True})

@@ -15,6 +15,7 @@ embed(y) . phi(x)``, the inner product of a class embedding with the image featu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -237,42 +238,26 @@ def sample(generator, n: int, seed: int, labels: np.ndarray | None = None) -> np
 def evaluate(name: str, generator, n_eval: int = 1000, n_boot: int = 200) -> dict[str, Any]:
     """Held-out scores with the course judge: Frechet distance (bootstrap interval), floor, coverage.
 
-    The reference and the floor are two disjoint sets of ``n_eval`` test digits the judge never
-    trained on (the judge is the classifier :func:`course_utils.load_classifier` gives).
+    :func:`course_utils.recipes.judge.score_samples`: ``n_eval`` samples against ``n_eval``
+    held-out digits that neither the judge nor the GAN trained on, and the floor, another
+    ``n_eval`` of them. A conditional GAN is asked for digits at the training class frequencies
+    for the distance, and for ``n_eval / 10`` of each digit for the label accuracy.
     """
-    from .. import classifier, data
-    from ..metrics.generative import frechet_distance_interval
+    from . import judge
 
-    clf = classifier.load_classifier(verbose=False)
-    feats = classifier.feature_model(clf)
-    loaded = data.load_mnist(verbose=False)
-    (_, y_train), (x_test, _) = loaded
-    pick = np.random.default_rng(0).permutation(len(x_test))
-    n = min(n_eval, len(x_test) // 2)
-    ref01 = x_test[pick[:n]].astype("float32") / 255.0
-    floor01 = x_test[pick[n:2 * n]].astype("float32") / 255.0
-    ref_f = feats.predict(ref01, batch_size=500, verbose=0)
+    loaded = load_training_data()[2]
+    (_, y_train), _ = loaded
+    n = min(n_eval, judge.MAX_EVAL)
     labels = None
     if RECIPES[name]["conditional"]:
         labels = np.random.default_rng(7).choice(np.asarray(y_train), n)
     fake01 = np.clip((sample(generator, n, seed=8, labels=labels) + 1) / 2, 0, 1)
-    fd = frechet_distance_interval(feats.predict(fake01, batch_size=500, verbose=0), ref_f, n_boot=n_boot, seed=0)
-    fd_real = frechet_distance_interval(feats.predict(floor01, batch_size=500, verbose=0), ref_f,
-                                        n_boot=n_boot, seed=1)
-    predicted = classifier.predict_labels(clf, fake01)
-    shares = np.bincount(predicted, minlength=NUM_CLASSES) / len(predicted)
-    out = {
-        "n_images_each": n,
-        "frechet_distance": [round(v, 2) for v in fd],
-        "frechet_distance_real": [round(v, 2) for v in fd_real],
-        "class_shares": [round(float(s), 4) for s in shares],
-        "class_coverage_min": round(float(shares.min()), 4),
-        "data": loaded.source,
-    }
+    out = judge.score_samples(fake01, n_boot=n_boot, seed=0)
+    out["data"] = loaded.source
     if labels is not None:
         requested = np.repeat(np.arange(NUM_CLASSES), n // NUM_CLASSES)
-        got = classifier.predict_labels(clf, np.clip((sample(generator, len(requested), 4, requested) + 1) / 2, 0, 1))
-        out["label_accuracy"] = round(float(np.mean(got == requested)), 4)
+        images = np.clip((sample(generator, len(requested), 4, requested) + 1) / 2, 0, 1)
+        out["label_accuracy"] = round(judge.label_accuracy(images, requested), 4)
     return out
 
 
@@ -326,12 +311,10 @@ class Trainer:
         return evaluate(self.name, self.gan.generator)
 
     def describe(self) -> dict[str, Any]:
-        from .. import classifier
+        from .. import pretrain
 
         g = self.gan.generator
-        judge = classifier.default_path()
-        judge = judge if judge.is_file() else classifier.quick_path(judge)
-        info = classifier.read_info(judge)
+        judge = json.loads(pretrain.manifest_path("judge").read_text())
         return {
             "architecture": {"builder": f"course_utils.recipes.gan.{'build_conditional_generator' if self.recipe['conditional'] else 'build_generator'}",
                              "params": int(g.count_params()),
@@ -339,9 +322,10 @@ class Trainer:
                              "file_holds": "the generator's weights only"},
             "data": {"source": self.loaded.source, "description": self.loaded.description,
                      "n_train": int(len(self.x)),
-                     "heldout": "the loader's test split (never trained on by the GAN or the judge)"},
-            "judge": {"file": judge.name, "dataset": info.get("dataset"), "n_train": info.get("n_train"),
-                      "test_accuracy": info.get("test_accuracy")},
+                     "heldout": "the judge's held-out digits (course_utils.recipes.judge): offline test digits "
+                                  "that neither the GAN nor the judge trained on"},
+            "judge": {"file": judge["file"], "sha256": judge["sha256"], "n_train": judge["data"]["n_train"],
+                      "test_accuracy": judge["heldout"]["test_accuracy"]},
         }
 
 
