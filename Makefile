@@ -38,13 +38,15 @@ unit: $(STAMP)
 run: $(STAMP)
 	$(PY) -m course_utils run --mode $(MODE) $(NB) $(RUN_ARGS)
 
-# Retrain the course weights (data/weights/): notebook 07's on the training photos (about an
+# Retrain the course weights (data/weights/): the judge that scores the generative models first,
+# then notebook 07's on the training photos (about an
 # hour on two CPU cores; resumable) and notebook 06's GANs on the offline digits (about 20
 # minutes). The 07 weights were made by these time-bounded commands, so another machine reaches
 # a different step count; each manifest records its steps and exact command, and
 # `pretrain NAME --steps N` retrains by step count (data/weights/README.md). The GAN commands
 # are the ones their manifests record.
 weights: $(STAMP)
+	$(PY) -m course_utils.pretrain judge --steps 2500 --threads 2 --fresh
 	$(PY) -m course_utils.pretrain denoiser --minutes 50 --threads 2
 	$(PY) -m course_utils.pretrain espcn --minutes 12 --threads 1
 	$(PY) -m course_utils.pretrain dcgan --steps 7000 --threads 2 --fresh

@@ -1,12 +1,15 @@
 """The course's digit classifier: load it (or train a small one) and use it to judge images.
 
 Notebook 02 trains a CNN on MNIST-shaped digits and saves it as
-``data/artifacts/digits_classifier.keras``; notebooks 05 and 06 reuse it to check that
-generated digits look like digits and, through its ``"features"`` layer, to compute a
-Fréchet distance. :func:`load_classifier` loads that artifact. When it is missing, it
+``data/artifacts/digits_classifier.keras``; :func:`load_classifier` loads that artifact. When it is missing, it
 trains a small CNN in seconds on :func:`course_utils.data.load_mnist` (the offline
 digits, MNIST's own test split, when offline or in test mode) and caches it under a separate name
 (``digits_classifier_quick.keras``), so the notebook's own artifact is never overwritten.
+
+:func:`load_judge` loads the **course judge** instead: the committed classifier
+(``data/weights/judge.weights.h5``) with which notebooks 05, 06 and 09 check that generated
+digits look like digits and, through its ``"features"`` layer, compute a Fréchet distance. It is
+the same file on every machine, so their scores compare with each other and with the manifests.
 
 Input convention of the digit classifier (the judge): float32 images of shape
 ``(N, 28, 28, 1)`` with values in ``[0, 1]`` (pixel / 255), white digit on black. Output:

@@ -89,8 +89,6 @@ RESULTS: list[runner.Result] = []
 #: changes it.
 WORKERS = int(os.environ.get("COURSE_PATH_WORKERS", "2"))
 THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
-#: Notebooks that load notebook 02's classifier start once every run of 02 has ended.
-NEEDS_02 = {"05", "06"}
 
 
 def _id(case) -> str:
@@ -118,17 +116,15 @@ def _params(given: dict, own_photo: Path) -> dict:
 def matrix_results(own_photo) -> dict[str, runner.Result]:
     """Every case of MATRIX, run once, in test mode, by id.
 
-    The runs of one notebook go one after another (they write the same files in data/artifacts),
-    and 05 and 06 wait for 02, whose classifier they load.
+    The runs of one notebook go one after another (they write the same files in data/artifacts).
+    The generative notebooks score with the committed judge, so no notebook waits for another.
     """
     groups: dict[str, list] = {}
     for case in MATRIX:
         groups.setdefault(case[0], []).append(case)
-    order = ["02"] + sorted((n for n in groups if n != "02"), key=lambda n: -len(groups[n]))
+    order = sorted(groups, key=lambda n: -len(groups[n]))  # the longest groups first
 
-    def run_group(cases, wait_for=None):
-        if wait_for is not None:
-            wait_for.result()
+    def run_group(cases):
         out = {}
         for name, precision, given in cases:
             [path] = runner.resolve([name])
@@ -140,10 +136,7 @@ def matrix_results(own_photo) -> dict[str, runner.Result]:
 
     results: dict[str, runner.Result] = {}
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        first = pool.submit(run_group, groups["02"])
-        futures = [first] + [
-            pool.submit(run_group, groups[n], first if n in NEEDS_02 else None) for n in order[1:]
-        ]
+        futures = [pool.submit(run_group, groups[n]) for n in order]
         for future in futures:
             results.update(future.result())
     RESULTS.extend(results[_id(c)] for c in MATRIX)
