@@ -16,7 +16,7 @@ from .runtime import budget, mode, setup
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "boxes", "classifier", "colab", "conv", "data", "degrade", "exercises", "metrics", "paths",
+    "boxes", "classifier", "colab", "conv", "data", "degrade", "exercises", "faces", "metrics", "paths",
     "report", "runner", "runtime", "shapes", "viz",
 }
 # Functions re-exported at the top level, loaded lazily from their module.

@@ -640,3 +640,119 @@ def test_oxford_pets_reader_on_a_small_archive(monkeypatch, tmp_path, capsys):
     (x2, _), _ = data.load_oxford_pets(size=20, fallback=False)
     np.testing.assert_array_equal(x2, x_train)
     assert "pets_20.npz" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------
+# LFW (notebook 08): a small local copy in scikit-learn's layout stands in for the download
+# --------------------------------------------------------------------------------------
+_LFW_PEOPLE = {"Ada_Lovelace": 4, "Alan_Turing": 4, "Grace_Hopper": 2}
+
+
+def _fake_lfw_home(root: Path) -> Path:
+    """scikit-learn's ``lfw_home``: funnelled 250x250 JPEGs per person and the three pair lists."""
+    from PIL import Image
+
+    home = root / "lfw_home"
+    rng = np.random.default_rng(0)
+    for k, (name, count) in enumerate(_LFW_PEOPLE.items()):
+        folder = home / "lfw_funneled" / name
+        folder.mkdir(parents=True)
+        for i in range(count):
+            img = np.full((250, 250), 40 + 60 * k, np.uint8) + rng.integers(0, 20, (250, 250), dtype=np.uint8)
+            Image.fromarray(np.stack([img] * 3, axis=-1)).save(folder / f"{name}_{i + 1:04d}.jpg", quality=95)  # RGB, as LFW
+    pairs = "2\nAda_Lovelace\t1\t2\nAlan_Turing\t1\t3\nAda_Lovelace\t1\tAlan_Turing\t2\nGrace_Hopper\t1\tAlan_Turing\t4\n"
+    for name in ("pairsDevTrain.txt", "pairsDevTest.txt", "pairs.txt"):
+        (home / name).write_text(pairs)
+    return home
+
+
+@pytest.fixture
+def no_lfw_download(monkeypatch):
+    """Any attempt of scikit-learn to download LFW fails as it does offline, and is counted."""
+    import urllib.error
+
+    import sklearn.datasets._lfw as sk_lfw
+
+    calls = []
+
+    def offline(*args, **kwargs):
+        calls.append(args)
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(sk_lfw, "_fetch_remote", offline)
+    return calls
+
+
+def test_lfw_reads_a_local_copy_without_downloading(monkeypatch, no_lfw_download, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    _fake_lfw_home(paths.data_dir() / "cache" / "lfw")
+    result = data.load_lfw(size=16, min_faces_per_person=4)
+    (x_train, y_train), (x_test, y_test) = result
+    assert result.source == "lfw" and not result.is_fallback
+    assert result.target_names == ("Ada Lovelace", "Alan Turing")  # Grace has only 2 images
+    assert x_train.shape == (6, 16, 16, 1) and x_test.shape == (2, 16, 16, 1) and x_train.dtype == np.uint8
+    assert sorted(np.bincount(y_test).tolist()) == [1, 1]  # stratified by person
+    # the two people differ in brightness by 60 grey levels: the labels follow the images
+    means = np.concatenate([x_train, x_test]).reshape(8, -1).mean(axis=1)
+    labels = np.concatenate([y_train, y_test])
+    assert means[labels == 1].min() > means[labels == 0].max()
+    assert no_lfw_download == []
+    assert "Labeled Faces in the Wild" in capsys.readouterr().out
+
+
+def test_lfw_in_course_data_dir_is_used(monkeypatch, no_lfw_download, tmp_path):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    folder = tmp_path / "lab"
+    _fake_lfw_home(folder / "lfw")
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(folder))
+    assert data.load_lfw(size=16, min_faces_per_person=2).source == "lfw"
+    assert not (paths.data_dir() / "cache" / "lfw" / "lfw_home" / "lfw_funneled").exists()
+
+
+def test_lfw_offline_falls_back_to_digits_with_one_line(monkeypatch, no_lfw_download, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    result = data.load_lfw()
+    assert result.source == "mnist-t10k" and result.is_fallback
+    assert result.target_names == tuple("0123456789")
+    assert no_lfw_download, "outside test mode the loader should try the download"
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("offline:") and "stand-in identities" in out[0]
+
+
+def test_lfw_without_fallback_raises_what_to_do(monkeypatch, no_lfw_download):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    with pytest.raises(data.DataUnavailableError, match="lfw_home"):
+        data.load_lfw(fallback=False)
+    with pytest.raises(data.DataUnavailableError):
+        data.load_lfw_pairs()
+
+
+def test_lfw_test_mode_uses_the_stand_in_and_never_downloads(monkeypatch, no_lfw_download, capsys):
+    monkeypatch.setenv("COURSE_MODE", "test")
+    _fake_lfw_home(paths.data_dir() / "cache" / "lfw")
+    result = data.load_lfw()
+    assert result.source == "mnist-t10k"
+    assert capsys.readouterr().out.startswith("test mode:")
+    # fallback=False in test mode reads the local copy, still without downloading
+    assert data.load_lfw(size=16, min_faces_per_person=4, fallback=False).source == "lfw"
+    assert no_lfw_download == []
+
+
+def test_lfw_pairs_from_a_local_copy(monkeypatch, no_lfw_download):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    _fake_lfw_home(paths.data_dir() / "cache" / "lfw")
+    result = data.load_lfw_pairs(size=16)
+    (p_train, s_train), (p_test, s_test) = result
+    assert result.source == "lfw_pairs"
+    assert p_train.shape == (4, 2, 16, 16, 1) and p_test.dtype == np.uint8
+    assert s_train.tolist() == [1, 1, 0, 0]
+    assert no_lfw_download == []
+
+
+def test_lfw_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="size"):
+        data.load_lfw(size=4)
+    with pytest.raises(ValueError, match="min_faces_per_person"):
+        data.load_lfw(min_faces_per_person=1)
+    with pytest.raises(ValueError, match="size"):
+        data.load_lfw_pairs(size="big")

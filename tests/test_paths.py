@@ -32,6 +32,7 @@ SWITCHES = [
     ("02", "float32", {"DATASET": "cifar10"}),
     ("04", "float32", {"USE_PETS": True}),
     ("07", "float32", {"OWN_IMAGE": "<own photo>"}),
+    ("08", "float32", {"DATASET": "lfw"}),
 ]
 MATRIX = [(name[:2], "mixed_float16", {}) for name in NOTEBOOKS] + SWITCHES
 
@@ -67,6 +68,13 @@ SANITY = {
            "frechet_distance_real": _positive,
            "frechet_distance_ci": lambda v: isinstance(v, list) and len(v) == 2 and all(map(_finite, v))
            and v[0] <= v[1]},
+    "08": {"detector_ap50": _in_unit_interval, "cascade_ap50": lambda v: _in_unit_interval(v) and v > 0.5,
+           "detector_train_loss": _positive, "emb_train_loss_triplet": lambda v: _finite(v) and v >= 0,
+           "distractor_hit_rate": _in_unit_interval, "verification_eer": _in_unit_interval,
+           "open_set_eer": _in_unit_interval, "rank1": _in_unit_interval,
+           "verification_auc_pixels": lambda v: 0.7 < v < 0.85,  # no training: fixed by the offline data
+           **{f"verification_auc_{m}": _in_unit_interval for m in ("triplet", "contrastive", "softmax", "hog")},
+           **{f"open_set_auc_{m}": _in_unit_interval for m in ("triplet", "contrastive", "softmax", "pixels", "hog")}},
     "07": {"psnr_denoise": _finite, "dn_train_loss": _positive, "sr_train_loss": _positive,
            "inpaint_train_loss": _positive, "psnr_y_sr": _finite, "psnr_y_bicubic": _finite,
            "psnr_inpaint_train_holes": _finite, "psnr_inpaint_large_holes": _finite},
@@ -79,6 +87,7 @@ SWITCH_CHECKS = {
                                    "cnn_parameters": lambda v: v == 259_395},  # 32x32x3 input
     ("04", "USE_PETS", True): {"data": lambda v: str(v).startswith("Oxford-IIIT Pets")},
     ("07", "OWN_IMAGE", "<own photo>"): {"own_image": lambda v: v == "my photo.jpg"},
+    ("08", "DATASET", "lfw"): {"data_source": lambda v: v == "mnist-t10k"},  # offline: the digits stand in
 }
 
 #: Filled as the runs finish; printed as a table at the end of the session (conftest.py).
@@ -165,7 +174,7 @@ def test_matrix_covers_every_notebook_and_switch():
     mixed = {name for name, precision, _ in MATRIX if precision == "mixed_float16"}
     assert mixed == {n[:2] for n in NOTEBOOKS}
     switched = {(name, key) for name, _, params in SWITCHES for key in params}
-    assert {("02", "DATASET"), ("04", "USE_PETS"), ("07", "OWN_IMAGE")} <= switched
+    assert {("02", "DATASET"), ("04", "USE_PETS"), ("07", "OWN_IMAGE"), ("08", "DATASET")} <= switched
     assert set(SANITY) <= {n[:2] for n in NOTEBOOKS}
     assert {(n, k, v) for n, _, p in SWITCHES for k, v in p.items()} == set(SWITCH_CHECKS)
     assert np.all([isinstance(p, dict) for _, _, p in MATRIX])

@@ -15,7 +15,10 @@ from .nb02 import check_half_params, check_layer_shapes, check_per_class_accurac
 from .nb03 import check_anchor_match, check_iou, check_nms  # notebook 03
 from .nb04 import check_dice_from_iou, check_iou_dice, check_transposed_output_size  # notebook 04
 from .nb05 import check_beta_bound, check_beta_kl, check_kl_gaussians, check_reparam_sample  # notebook 05
-from .nb06 import check_generator_output_shape, check_mode_collapse, check_optimal_discriminator  # notebook 06
+from .nb06 import (  # notebook 06
+    check_fair_floor, check_generator_output_shape, check_mode_collapse, check_optimal_discriminator,
+)
 from .nb07 import (  # notebook 07
     check_depth_to_space_shape, check_perception_distortion, check_psnr_of_error, check_residual_learning,
 )
+from .nb08 import check_eer, check_far_frr, check_triplet_loss  # notebook 08
