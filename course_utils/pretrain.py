@@ -10,6 +10,10 @@ small module per model family under :mod:`course_utils.recipes`:
   conditional GAN on the real digits (``course_utils.data.load_mnist``), scored by the course
   judge on held-out digits (Frechet distance with a bootstrap interval, the real-vs-real
   floor, class coverage, and for the conditional GAN the judged label accuracy);
+- ``diffusion``, ``diffusion-cond`` (notebook 09, :mod:`course_utils.recipes.diffusion`): the
+  notebook's U-Net noise predictor, unconditional and class-conditional (label dropout for
+  classifier-free guidance), on the same digits; the file holds the EMA weights, scored with the
+  judge on DDIM samples like the GANs (and, for the conditional model, over guidance weights);
 - ``judge`` (:mod:`course_utils.recipes.judge`): the digit classifier that scores every
   generative model (notebooks 05, 06 and 09 and the generative course weights), trained on the
   offline digits so that it is the same file everywhere.
@@ -50,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from . import paths
+from .recipes import diffusion as diffusion_recipes
 from .recipes import gan as gan_recipes
 from .recipes import judge as judge_recipes
 from .recipes import restoration as restoration_recipes
@@ -58,9 +63,10 @@ from .recipes.restoration import SCALE, SIGMA, evaluate, make_batch  # noqa: F40
 #: Every recipe by name, and the module of its model family.
 FAMILIES = {name: restoration_recipes for name in restoration_recipes.RECIPES}
 FAMILIES.update({name: gan_recipes for name in gan_recipes.RECIPES})
+FAMILIES.update({name: diffusion_recipes for name in diffusion_recipes.RECIPES})
 FAMILIES.update({name: judge_recipes for name in judge_recipes.RECIPES})
 RECIPES: dict[str, dict[str, Any]] = {**restoration_recipes.RECIPES, **gan_recipes.RECIPES,
-                                      **judge_recipes.RECIPES}
+                                      **diffusion_recipes.RECIPES, **judge_recipes.RECIPES}
 
 
 def weights_dir() -> Path:

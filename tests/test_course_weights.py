@@ -251,3 +251,40 @@ def test_pretrain_rejects_bad_budgets(kwargs, match):
 def test_unknown_recipe_is_refused():
     with pytest.raises(ValueError, match="name must be one of"):
         pretrain.load_course_model("vae")
+
+
+# --- notebook 09: the diffusion course weights ------------------------------------------------
+
+DIFFUSION_NAMES = ("diffusion", "diffusion-cond")
+
+
+@pytest.mark.parametrize("name", DIFFUSION_NAMES)
+def test_diffusion_manifest_checksum_and_judge(name):
+    weights, manifest = pretrain.weights_path(name), pretrain.manifest_path(name)
+    m = json.loads(manifest.read_text())
+    assert m["sha256"] == pretrain.sha256(weights) and m["bytes"] == weights.stat().st_size <= 3 * 1024 * 1024
+    assert m["command"].startswith(f"python -m course_utils.pretrain {name} --steps {m['steps']}")
+    assert m["judge"]["sha256"] == pretrain.sha256(pretrain.weights_path("judge"))
+    lo_hi = m["heldout"]["frechet_distance"]
+    assert lo_hi[1] <= lo_hi[0] <= lo_hi[2]
+    assert 0.0 <= m["heldout"]["class_coverage_min"] <= 0.1
+
+
+@pytest.mark.parametrize("name", DIFFUSION_NAMES)
+def test_diffusion_network_loads_and_predicts_noise(name):
+    from course_utils.recipes import diffusion
+
+    model = pretrain.load_course_model(name)
+    sched = diffusion.recipe_schedule(name)
+    rng = np.random.default_rng(0)
+    x0 = np.zeros((4, 28, 28, 1), np.float32) - 1.0  # black images, as the digits' background
+    eps = rng.standard_normal(x0.shape).astype(np.float32)
+    t = np.array([100, 300, 500, 700])
+    x_t = diffusion.q_sample(x0, t, eps, sched["alpha_bar"])
+    inputs = [x_t, t.astype("int32")]
+    if diffusion.RECIPES[name]["conditional"]:
+        inputs.append(np.full(4, diffusion.NULL_LABEL, "int32"))
+    eps_hat = np.asarray(model.predict(inputs, verbose=0))
+    assert eps_hat.shape == x0.shape and np.all(np.isfinite(eps_hat))
+    # a trained noise predictor recovers most of the noise it is shown
+    assert np.mean((eps_hat - eps) ** 2) < 0.5 * np.mean(eps ** 2)

@@ -75,6 +75,12 @@ SANITY = {
            "verification_auc_pixels": lambda v: 0.7 < v < 0.85,  # no training: fixed by the offline data
            **{f"verification_auc_{m}": _in_unit_interval for m in ("triplet", "contrastive", "softmax", "hog")},
            **{f"open_set_auc_{m}": _in_unit_interval for m in ("triplet", "contrastive", "softmax", "pixels", "hog")}},
+    "09": {"final_train_loss": _positive, "train_steps": lambda v: isinstance(v, int) and 0 < v <= 20,
+           "frechet_distance": _positive, "frechet_distance_real": _positive,
+           "frechet_distance_ci": lambda v: isinstance(v, list) and len(v) == 2 and all(map(_finite, v))
+           and v[0] <= v[1],
+           "x0_psnr_sigma25_run": _finite, "x0_psnr_sigma25": _finite,
+           "cfg_label_accuracy_course": _in_unit_interval, "class_coverage_min_course": _in_unit_interval},
     "07": {"psnr_denoise": _finite, "dn_train_loss": _positive, "sr_train_loss": _positive,
            "inpaint_train_loss": _positive, "psnr_y_sr": _finite, "psnr_y_bicubic": _finite,
            "psnr_inpaint_train_holes": _finite, "psnr_inpaint_large_holes": _finite},

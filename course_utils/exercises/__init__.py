@@ -22,3 +22,4 @@ from .nb07 import (  # notebook 07
     check_depth_to_space_shape, check_perception_distortion, check_psnr_of_error, check_residual_learning,
 )
 from .nb08 import check_eer, check_far_frr, check_triplet_loss  # notebook 08
+from .nb09 import check_alpha_bar, check_ddim_update, check_guidance_weight  # notebook 09
