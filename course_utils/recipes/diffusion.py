@@ -51,7 +51,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "batch": 64, "lr": 2e-3, "final_lr": 2e-4, "clipnorm": 1.0, "ema": 0.999,
         "loss": "mean squared error of the noise (the simple eps-prediction loss)", "optimizer": "Adam",
         "label_dropout": 0.0, "eval_sampler": "DDIM, 50 steps, eta 0",
-        "default_steps": 4_800,
+        "default_steps": 9_000,
     },
     "diffusion-cond": {
         "family": "diffusion", "conditional": True,
