@@ -48,6 +48,7 @@ import platform
 import shlex
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,11 @@ def train(name: str, *, steps: int | None = None, minutes: float | None = None, 
     if not fresh and state_file.exists():
         saved = json.loads(state_file.read_text())
         if saved.get("budget") == budget:
-            trainer.load(ckpt)
+            try:
+                trainer.load(ckpt)
+            except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as err:
+                raise ValueError(f"the checkpoint of {name} in {ckpt_dir} cannot be read ({type(err).__name__}: "
+                                 f"{err}); run the command again with --fresh to start over") from err
             state = saved
             print(f"resuming {name}: {state['steps']} steps, {state['elapsed_s'] / 60:.1f} min done", flush=True)
         else:

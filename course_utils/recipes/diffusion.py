@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from . import digits_pm1, load_variables, save_variables
+
 NUM_CLASSES = 10
 NULL_LABEL = NUM_CLASSES  # the "no label" input of the conditional network
 T_STEPS = 1000
@@ -39,7 +41,7 @@ CHANNELS = (32, 64, 128)
 TIME_EMBED = 128
 GROUPS = 8
 #: Guidance weights tried when the conditional course weights are scored.
-GUIDANCE_EVAL = (0.0, 1.0, 3.0)
+GUIDANCE_EVAL = (0.0, 1.0, 3.0, 5.0)
 
 RECIPES: dict[str, dict[str, Any]] = {
     "diffusion": {
@@ -478,13 +480,7 @@ def psnr01(clean: np.ndarray, estimate: np.ndarray) -> float:
 # Training
 # --------------------------------------------------------------------------------------------
 
-def load_training_data():
-    """The real digits the diffusion models train on, in [-1, 1], with labels and the loader's result."""
-    from .. import data
-
-    loaded = data.load_mnist(verbose=False)
-    (x, y), _ = loaded
-    return (x.astype("float32") / 127.5 - 1.0), np.asarray(y, np.int32), loaded
+load_training_data = digits_pm1  # the real digits in [-1, 1], their labels and the loader's result
 
 
 def batch_noise(seed: int, epoch: int, step: int, batch: int, T: int, label_dropout: float):
@@ -596,18 +592,10 @@ class Trainer:
                 + [self.ema_step])
 
     def save(self, path) -> None:
-        arrays = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(self._variables())}
-        arrays["per_t_loss"] = self.per_t_loss
-        np.savez(str(path) + ".npz", **arrays)
+        save_variables(path, self._variables(), per_t_loss=self.per_t_loss)
 
     def load(self, path) -> None:
-        with np.load(str(path) + ".npz") as f:
-            variables = self._variables()
-            if sum(k.startswith("v") for k in f.files) != len(variables):
-                raise ValueError(f"{path}.npz does not hold this trainer's {len(variables)} variables")
-            for i, v in enumerate(variables):
-                v.assign(f[f"v{i:04d}"])
-            self.per_t_loss = np.array(f["per_t_loss"])
+        self.per_t_loss = load_variables(path, self._variables())["per_t_loss"]
 
     def export(self):
         return self.ema_model

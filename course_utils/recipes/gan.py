@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from . import digits_pm1, load_variables, save_variables
+
 LATENT_DIM = 64
 G_CHANNELS = 64
 D_CHANNELS = 32
@@ -209,13 +211,7 @@ def make_trainer(name: str, seed: int = 0):
     return gan
 
 
-def load_training_data():
-    """The real digits the GANs train on, in [-1, 1], with labels and the loader's source."""
-    from .. import data
-
-    loaded = data.load_mnist(verbose=False)
-    (x, y), _ = loaded
-    return (x.astype("float32") / 127.5 - 1.0), np.asarray(y, np.int32), loaded
+load_training_data = digits_pm1  # the real digits in [-1, 1], their labels and the loader's result
 
 
 def epoch_dataset(name: str, x: np.ndarray, y: np.ndarray, epoch: int):
@@ -296,13 +292,10 @@ class Trainer:
                 + list(g.g_optimizer.variables) + [g.noise.state])
 
     def save(self, path) -> None:
-        arrays = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(self._variables())}
-        np.savez(str(path) + ".npz", **arrays)
+        save_variables(path, self._variables())
 
     def load(self, path) -> None:
-        with np.load(str(path) + ".npz") as f:
-            for i, v in enumerate(self._variables()):
-                v.assign(f[f"v{i:04d}"])
+        load_variables(path, self._variables())
 
     def export(self):
         return self.gan.generator

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from . import load_variables, save_variables
+
 NUM_CLASSES = 10
 #: Held-out digits available per side (the 2,000 held-out offline digits, halved).
 MAX_EVAL = 1000
@@ -170,12 +172,10 @@ class Trainer:
         return list(self.model.weights) + list(self.optimizer.variables)
 
     def save(self, path) -> None:
-        np.savez(str(path) + ".npz", **{f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(self._variables())})
+        save_variables(path, self._variables())
 
     def load(self, path) -> None:
-        with np.load(str(path) + ".npz") as f:
-            for i, v in enumerate(self._variables()):
-                v.assign(f[f"v{i:04d}"])
+        load_variables(path, self._variables())
 
     def export(self):
         return self.model
