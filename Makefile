@@ -44,7 +44,7 @@ run: $(STAMP)
 # minutes). The 07 weights were made by these time-bounded commands, so another machine reaches
 # a different step count; each manifest records its steps and exact command, and
 # `pretrain NAME --steps N` retrains by step count (data/weights/README.md). The judge, GAN and
-# diffusion (notebook 09, about 35 and 45 minutes) commands are the ones their
+# diffusion (notebook 09, about 65 and 51 minutes) commands are the ones their
 # manifests record.
 weights: $(STAMP)
 	$(PY) -m course_utils.pretrain judge --steps 2500 --threads 2 --fresh
@@ -52,8 +52,8 @@ weights: $(STAMP)
 	$(PY) -m course_utils.pretrain espcn --minutes 12 --threads 1
 	$(PY) -m course_utils.pretrain dcgan --steps 7000 --threads 2 --fresh
 	$(PY) -m course_utils.pretrain cgan --steps 5000 --threads 2 --fresh
-	$(PY) -m course_utils.pretrain diffusion --steps 9000 --threads 2 --fresh
-	$(PY) -m course_utils.pretrain diffusion-cond --steps 3800 --threads 1 --fresh
+	$(PY) -m course_utils.pretrain diffusion --steps 18000 --threads 2 --fresh
+	$(PY) -m course_utils.pretrain diffusion-cond --steps 14000 --threads 2 --fresh
 
 clean-venv:
 	rm -rf $(VENV)

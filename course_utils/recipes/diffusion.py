@@ -53,7 +53,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "batch": 64, "lr": 2e-3, "final_lr": 2e-4, "clipnorm": 1.0, "ema": 0.999,
         "loss": "mean squared error of the noise (the simple eps-prediction loss)", "optimizer": "Adam",
         "label_dropout": 0.0, "eval_sampler": "DDIM, 50 steps, eta 0",
-        "default_steps": 9_000,
+        "default_steps": 18_000,
     },
     "diffusion-cond": {
         "family": "diffusion", "conditional": True,
@@ -65,7 +65,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "loss": "mean squared error of the noise (the simple eps-prediction loss)", "optimizer": "Adam",
         "label_dropout": 0.1, "eval_sampler": "DDIM, 50 steps, eta 0, guidance (1 + w) eps_c - w eps_null",
         "guidance_eval": list(GUIDANCE_EVAL),
-        "default_steps": 3_800,
+        "default_steps": 14_000,
     },
 }
 
