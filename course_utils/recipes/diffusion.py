@@ -43,26 +43,30 @@ GROUPS = 8
 #: Guidance weights tried when the conditional course weights are scored.
 GUIDANCE_EVAL = (0.0, 1.0, 3.0, 5.0)
 
+def _training_recipe() -> dict[str, Any]:
+    """What the two diffusion recipes share: the U-Net, the schedule, the optimiser and the loss."""
+    return {
+        "channels": list(CHANNELS), "time_embed": TIME_EMBED, "groups": GROUPS,
+        "schedule": "linear", "beta_1": 1e-4, "beta_T": 0.02, "T": T_STEPS,
+        "batch": 64, "lr": 2e-3, "final_lr": 2e-4, "clipnorm": 1.0, "ema": 0.999,
+        "loss": "mean squared error of the noise (the simple eps-prediction loss)", "optimizer": "Adam",
+    }
+
+
 RECIPES: dict[str, dict[str, Any]] = {
     "diffusion": {
         "family": "diffusion", "conditional": False,
         "task": "unconditional denoising diffusion model of notebook 09: U-Net eps-prediction on "
                 "28x28 digits in [-1, 1], DDIM sampling from the EMA weights",
-        "channels": list(CHANNELS), "time_embed": TIME_EMBED, "groups": GROUPS,
-        "schedule": "linear", "beta_1": 1e-4, "beta_T": 0.02, "T": T_STEPS,
-        "batch": 64, "lr": 2e-3, "final_lr": 2e-4, "clipnorm": 1.0, "ema": 0.999,
-        "loss": "mean squared error of the noise (the simple eps-prediction loss)", "optimizer": "Adam",
+        **_training_recipe(),
         "label_dropout": 0.0, "eval_sampler": "DDIM, 50 steps, eta 0",
         "default_steps": 18_000,
     },
     "diffusion-cond": {
         "family": "diffusion", "conditional": True,
-        "task": "class-conditional diffusion model of notebook 09 (section 6): the same U-Net with a "
+        "task": "class-conditional diffusion model of notebook 09 (section 7): the same U-Net with a "
                 "class embedding and a null label (label dropout), classifier-free guidance",
-        "channels": list(CHANNELS), "time_embed": TIME_EMBED, "groups": GROUPS,
-        "schedule": "linear", "beta_1": 1e-4, "beta_T": 0.02, "T": T_STEPS,
-        "batch": 64, "lr": 2e-3, "final_lr": 2e-4, "clipnorm": 1.0, "ema": 0.999,
-        "loss": "mean squared error of the noise (the simple eps-prediction loss)", "optimizer": "Adam",
+        **_training_recipe(),
         "label_dropout": 0.1, "eval_sampler": "DDIM, 50 steps, eta 0, guidance (1 + w) eps_c - w eps_null",
         "guidance_eval": list(GUIDANCE_EVAL),
         "default_steps": 14_000,
