@@ -430,15 +430,13 @@ def load_judge(*, verbose: bool = True) -> "keras.Model":
     [0, 1]) and ``"features"`` layer. The digits it has never seen are the offline test split;
     :mod:`course_utils.recipes.judge` scores samples against them.
     """
-    import json
+    from . import weights
 
-    from . import pretrain
-
-    model = pretrain.load_course_model("judge")
+    model = weights.load_weights(build_quick_classifier(), "judge")
     if verbose:
-        manifest = json.loads(pretrain.manifest_path("judge").read_text())
+        manifest = weights.read_manifest("judge")
         held = manifest.get("heldout", {})
-        print(f"Loaded the course judge {pretrain.weights_path('judge').name} ({manifest['steps']:,} steps on "
+        print(f"Loaded the course judge {weights.weights_path('judge').name} ({manifest['steps']:,} steps on "
               f"{manifest['data']['n_train']:,} offline digits; test accuracy {held.get('test_accuracy')} "
               f"on {held.get('n_test')} held-out digits).")
     return model

@@ -1,4 +1,4 @@
-"""Restoration models and classical baselines shared by notebook 07 and ``course_utils.pretrain``.
+"""Restoration models and classical baselines shared by notebook 07 and its course-weight recipe.
 
 One definition of each network, used both by the notebook (which prints the source with
 ``inspect.getsource`` and trains a small budget version) and by the command that trains the

@@ -1,4 +1,4 @@
-"""The committed course weights: checksums, manifests, held-out checks and the shared pretrain path.
+"""The committed course weights: checksums, manifests, held-out checks and the shared training path.
 
 Notebook 07: the denoiser must beat a tuned non-local means on a held-out photo (a 256x256 crop
 of ``camera``, sigma=25, to keep the test fast); ESPCN must beat bicubic interpolation there.
@@ -15,7 +15,8 @@ import json
 import numpy as np
 import pytest
 
-from course_utils import degrade, pretrain
+from course_utils import degrade, pretrain, recipes
+from course_utils import weights as course_weights
 from course_utils.data import PHOTO_TEST, PHOTO_TRAIN, load_photos
 from course_utils.metrics import psnr
 
@@ -29,10 +30,10 @@ def _crop(x, size=256):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_manifest_and_checksum(name):
-    weights, manifest = pretrain.weights_path(name), pretrain.manifest_path(name)
+    weights, manifest = course_weights.weights_path(name), course_weights.manifest_path(name)
     assert weights.exists() and manifest.exists()
     m = json.loads(manifest.read_text())
-    assert m["sha256"] == pretrain.sha256(weights)
+    assert m["sha256"] == course_weights.sha256(weights)
     assert weights.stat().st_size <= 2 * 1024 * 1024
     assert m["bytes"] == weights.stat().st_size
     for key in ("recipe", "data", "epochs", "steps", "train_wall_time_min", "heldout", "architecture"):
@@ -46,13 +47,13 @@ def test_bad_checksum_is_refused(tmp_path, monkeypatch):
     import shutil
 
     for suffix in (".weights.h5", ".json"):
-        shutil.copy(pretrain.weights_dir() / f"espcn{suffix}", tmp_path / f"espcn{suffix}")
+        shutil.copy(course_weights.weights_dir() / f"espcn{suffix}", tmp_path / f"espcn{suffix}")
     m = json.loads((tmp_path / "espcn.json").read_text())
     m["sha256"] = "0" * 64
     (tmp_path / "espcn.json").write_text(json.dumps(m))
-    monkeypatch.setattr(pretrain, "weights_dir", lambda: tmp_path)
+    monkeypatch.setattr(course_weights, "weights_dir", lambda: tmp_path)
     with pytest.raises(ValueError, match="sha256"):
-        pretrain.load_course_model("espcn")
+        recipes.load_course_model("espcn")
 
 
 def test_course_denoiser_beats_nlm_on_a_heldout_photo():
@@ -61,7 +62,7 @@ def test_course_denoiser_beats_nlm_on_a_heldout_photo():
     _, test = load_photos(gray=True)
     x = _crop(test["camera"])
     y = degrade.add_gaussian_noise(x, 25, seed=0)
-    model = pretrain.load_course_model("denoiser")
+    model = recipes.load_course_model("denoiser")
     course = psnr(x, predict_image(model, y))
     nlm = psnr(x, denoise_baseline(y, "nlm", 25))
     assert course > nlm, (course, nlm)
@@ -73,7 +74,7 @@ def test_course_espcn_beats_bicubic_on_a_heldout_photo():
     _, test = load_photos(gray=True)
     x = degrade.modcrop(_crop(test["camera"]), 3)
     low = degrade.downsample(x, 3)
-    model = pretrain.load_course_model("espcn")
+    model = recipes.load_course_model("espcn")
     assert psnr(x, predict_image(model, low)) > psnr(x, degrade.upsample_bicubic(low, 3))
     assert np.isfinite(psnr(x, predict_image(model, low)))
 
@@ -85,10 +86,10 @@ GAN_NAMES = ("dcgan", "cgan")
 
 @pytest.mark.parametrize("name", GAN_NAMES)
 def test_gan_manifest_records_a_step_count_command(name):
-    weights, manifest = pretrain.weights_path(name), pretrain.manifest_path(name)
+    weights, manifest = course_weights.weights_path(name), course_weights.manifest_path(name)
     assert weights.exists() and manifest.exists()
     m = json.loads(manifest.read_text())
-    assert m["sha256"] == pretrain.sha256(weights)
+    assert m["sha256"] == course_weights.sha256(weights)
     assert m["bytes"] == weights.stat().st_size <= 2 * 1024 * 1024
     assert f"--steps {m['steps']}" in m["command"] and m["command"].startswith(f"python -m course_utils.pretrain {name}")
     assert m["data"]["source"] in ("mnist", "mnist-t10k")
@@ -101,7 +102,7 @@ def test_gan_manifest_records_a_step_count_command(name):
 def test_gan_generator_loads_and_draws_images(name):
     from course_utils.recipes import gan
 
-    generator = pretrain.load_course_model(name)
+    generator = recipes.load_course_model(name)
     labels = np.arange(10) if name == "cgan" else None
     images = gan.sample(generator, 10, seed=0, labels=labels)
     assert images.shape == (10, 28, 28, 1)
@@ -114,23 +115,23 @@ def test_course_cgan_draws_the_requested_digit():
 
     judge = classifier.load_judge(verbose=False)
     requested = np.repeat(np.arange(10), 20)
-    images = gan.sample(pretrain.load_course_model("cgan"), len(requested), seed=1, labels=requested)
+    images = gan.sample(recipes.load_course_model("cgan"), len(requested), seed=1, labels=requested)
     judged = classifier.predict_labels(judge, np.clip((images + 1) / 2, 0, 1))
     assert np.mean(judged == requested) >= 0.9
 
 
 @pytest.mark.parametrize("name", GAN_NAMES)
 def test_gan_manifest_names_the_committed_judge(name):
-    m = json.loads(pretrain.manifest_path(name).read_text())
-    judge = json.loads(pretrain.manifest_path("judge").read_text())
-    assert m["judge"]["sha256"] == judge["sha256"] == pretrain.sha256(pretrain.weights_path("judge"))
+    m = json.loads(course_weights.manifest_path(name).read_text())
+    judge = json.loads(course_weights.manifest_path("judge").read_text())
+    assert m["judge"]["sha256"] == judge["sha256"] == course_weights.sha256(course_weights.weights_path("judge"))
 
 
 def test_judge_manifest_and_accuracy_on_heldout_digits():
     from course_utils import classifier
     from course_utils.recipes import judge
 
-    m = json.loads(pretrain.manifest_path("judge").read_text())
+    m = json.loads(course_weights.manifest_path("judge").read_text())
     assert m["command"].startswith("python -m course_utils.pretrain judge --steps ")
     assert m["data"]["source"] == "mnist-t10k" and m["data"]["n_train"] == 8000
     model = classifier.load_judge(verbose=False)
@@ -193,19 +194,20 @@ def test_rescore_keeps_weights_and_command(tmp_path, monkeypatch):
     from course_utils.recipes import gan
 
     for suffix in (".weights.h5", ".json"):
-        shutil.copy(pretrain.weights_dir() / f"dcgan{suffix}", tmp_path / f"dcgan{suffix}")
-        shutil.copy(pretrain.weights_dir() / f"judge{suffix}", tmp_path / f"judge{suffix}")
+        shutil.copy(course_weights.weights_dir() / f"dcgan{suffix}", tmp_path / f"dcgan{suffix}")
+        shutil.copy(course_weights.weights_dir() / f"judge{suffix}", tmp_path / f"judge{suffix}")
     before = json.loads((tmp_path / "dcgan.json").read_text())
-    monkeypatch.setattr(pretrain, "weights_dir", lambda: tmp_path)
+    monkeypatch.setattr(course_weights, "weights_dir", lambda: tmp_path)
     seen = {}
 
-    def fake_evaluate(self):
-        seen["weights"] = [w.copy() for w in self.gan.generator.get_weights()]
+    def fake_evaluate(self, model=None):
+        assert model is self.gan.generator  # the trainer's own generator, with the committed weights in it
+        seen["weights"] = [w.copy() for w in model.get_weights()]
         return {"rescored": True}
 
     monkeypatch.setattr(gan.Trainer, "evaluate", fake_evaluate)
-    m = pretrain.rescore("dcgan", threads=1)
-    committed = pretrain.load_course_model("dcgan").get_weights()
+    m = recipes.rescore("dcgan", threads=1)
+    committed = recipes.load_course_model("dcgan").get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(seen["weights"], committed))  # scored the committed weights
     assert m["heldout"] == {"rescored": True} and m["rescored"].endswith("dcgan --rescore")
     for key in ("sha256", "steps", "command", "recipe"):
@@ -226,16 +228,16 @@ def test_pretrain_steps_are_exact_and_resumable(tmp_path, monkeypatch):
 
     (tmp_path / "weights").mkdir()
     for suffix in (".weights.h5", ".json"):  # the manifest names the judge
-        shutil.copy(pretrain.weights_dir() / f"judge{suffix}", tmp_path / "weights" / f"judge{suffix}")
-    monkeypatch.setattr(pretrain, "weights_dir", lambda: tmp_path / "weights")
+        shutil.copy(course_weights.weights_dir() / f"judge{suffix}", tmp_path / "weights" / f"judge{suffix}")
+    monkeypatch.setattr(course_weights, "weights_dir", lambda: tmp_path / "weights")
     monkeypatch.setattr(paths, "cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(gan.Trainer, "evaluate", lambda self: {"skipped": True})
-    m = pretrain.train("dcgan", steps=3, threads=1, command="python -m course_utils.pretrain dcgan --steps 3")
+    monkeypatch.setattr(gan.Trainer, "evaluate", lambda self, model=None: {"skipped": True})
+    m = recipes.train("dcgan", steps=3, threads=1, command="python -m course_utils.pretrain dcgan --steps 3")
     assert m["steps"] == 3 and m["command"].endswith("--steps 3")
-    assert m["sha256"] == pretrain.sha256(tmp_path / "weights" / "dcgan.weights.h5")
+    assert m["sha256"] == course_weights.sha256(tmp_path / "weights" / "dcgan.weights.h5")
     state = json.loads((tmp_path / "cache" / "pretrain" / "dcgan.state.json").read_text())
     assert state["steps"] == 3 and state["budget"] == {"steps": 3}
-    again = pretrain.train("dcgan", steps=3, threads=1)  # resumes: nothing left to train
+    again = recipes.train("dcgan", steps=3, threads=1)  # resumes: nothing left to train
     assert again["steps"] == 3 and again["train_wall_time_min"] == m["train_wall_time_min"]
 
 
@@ -245,12 +247,12 @@ def test_pretrain_steps_are_exact_and_resumable(tmp_path, monkeypatch):
 ])
 def test_pretrain_rejects_bad_budgets(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        pretrain.train("dcgan", **kwargs)
+        recipes.train("dcgan", **kwargs)
 
 
 def test_unknown_recipe_is_refused():
     with pytest.raises(ValueError, match="name must be one of"):
-        pretrain.load_course_model("vae")
+        recipes.load_course_model("vae")
 
 
 # --- notebook 09: the diffusion course weights ------------------------------------------------
@@ -260,11 +262,11 @@ DIFFUSION_NAMES = ("diffusion", "diffusion-cond")
 
 @pytest.mark.parametrize("name", DIFFUSION_NAMES)
 def test_diffusion_manifest_checksum_and_judge(name):
-    weights, manifest = pretrain.weights_path(name), pretrain.manifest_path(name)
+    weights, manifest = course_weights.weights_path(name), course_weights.manifest_path(name)
     m = json.loads(manifest.read_text())
-    assert m["sha256"] == pretrain.sha256(weights) and m["bytes"] == weights.stat().st_size <= 3 * 1024 * 1024
+    assert m["sha256"] == course_weights.sha256(weights) and m["bytes"] == weights.stat().st_size <= 3 * 1024 * 1024
     assert m["command"].startswith(f"python -m course_utils.pretrain {name} --steps {m['steps']}")
-    assert m["judge"]["sha256"] == pretrain.sha256(pretrain.weights_path("judge"))
+    assert m["judge"]["sha256"] == course_weights.sha256(course_weights.weights_path("judge"))
     lo_hi = m["heldout"]["frechet_distance"]
     assert lo_hi[1] <= lo_hi[0] <= lo_hi[2]
     assert 0.0 <= m["heldout"]["class_coverage_min"] <= 0.1
@@ -272,15 +274,16 @@ def test_diffusion_manifest_checksum_and_judge(name):
 
 @pytest.mark.parametrize("name", DIFFUSION_NAMES)
 def test_diffusion_network_loads_and_predicts_noise(name):
+    from course_utils import diffusion as dm
     from course_utils.recipes import diffusion
 
-    model = pretrain.load_course_model(name)
+    model = recipes.load_course_model(name)
     sched = diffusion.recipe_schedule(name)
     rng = np.random.default_rng(0)
     x0 = np.zeros((4, 28, 28, 1), np.float32) - 1.0  # black images, as the digits' background
     eps = rng.standard_normal(x0.shape).astype(np.float32)
     t = np.array([100, 300, 500, 700])
-    x_t = diffusion.q_sample(x0, t, eps, sched["alpha_bar"])
+    x_t = dm.q_sample(x0, t, eps, sched["alpha_bar"])
     inputs = [x_t, t.astype("int32")]
     if diffusion.RECIPES[name]["conditional"]:
         inputs.append(np.full(4, diffusion.NULL_LABEL, "int32"))
@@ -294,15 +297,16 @@ def test_course_conditional_diffusion_draws_the_requested_digit():
     # Guided DDIM samples of the committed conditional model, judged: most are the digit asked
     # for, and guidance raises the share (the trade-off notebook 09 measures, in small).
     from course_utils import classifier
+    from course_utils import diffusion as dm
     from course_utils.recipes import diffusion
 
     judge = classifier.load_judge(verbose=False)
-    model = pretrain.load_course_model("diffusion-cond")
+    model = recipes.load_course_model("diffusion-cond")
     sched = diffusion.recipe_schedule("diffusion-cond")
     requested = np.repeat(np.arange(10), 6)
     accuracy = {}
     for w in (0.0, 3.0):
-        images = diffusion.sample(model, len(requested), seed=1, steps=20, labels=requested, guidance=w,
+        images = dm.sample(model, len(requested), seed=1, steps=20, labels=requested, guidance=w,
                                   schedule=sched)
         judged = classifier.predict_labels(judge, (images + 1) / 2)
         accuracy[w] = float(np.mean(judged == requested))
@@ -313,7 +317,7 @@ def test_course_conditional_diffusion_draws_the_requested_digit():
 def test_checkpoint_variables_round_trip_and_mismatches_are_named(tmp_path):
     import keras
 
-    from course_utils.recipes import load_variables, save_variables
+    from course_utils.training import load_variables, save_variables
 
     a = [keras.Variable(np.arange(6.0).reshape(2, 3)), keras.Variable(np.ones(4))]
     save_variables(tmp_path / "ckpt", a, per_t_loss=np.array([1.0, 2.0]))
@@ -339,5 +343,25 @@ def test_a_corrupt_checkpoint_says_to_start_over(tmp_path, monkeypatch):
     (ckpt_dir / "judge.state.json").write_text(json.dumps({"budget": {"steps": 3}, "steps": 1}))
     (ckpt_dir / "judge.npz").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="cannot be read .*--fresh"):
-        pretrain.train("judge", steps=3, threads=1)
+        recipes.train("judge", steps=3, threads=1)
     assert (ckpt_dir / "judge.npz").read_bytes() == b"not a checkpoint"  # left for the user to inspect
+
+
+def test_restoration_rescore_scores_the_weights_it_loaded(monkeypatch):
+    # The restoration trainer exports an uncompiled copy of its network, so a rescore must score
+    # the copy that holds the committed weights, not the trainer's freshly initialised model.
+    from course_utils import training
+    from course_utils.recipes import restoration
+
+    seen = {}
+
+    def fake_evaluate(name, model, test, sigmas=(15, 25, 50)):
+        seen["weights"] = model.get_weights()
+        return {"scored": name}
+
+    monkeypatch.setattr(restoration, "evaluate", fake_evaluate)
+    monkeypatch.setattr(course_weights, "write_manifest", lambda name, m: None)  # keep data/weights as it is
+    m = training.rescore(restoration, "espcn", threads=1)
+    committed = recipes.load_course_model("espcn").get_weights()
+    assert m["heldout"] == {"scored": "espcn"}
+    assert all(np.array_equal(a, b) for a, b in zip(seen["weights"], committed))

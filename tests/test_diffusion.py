@@ -1,4 +1,4 @@
-"""The diffusion recipe of notebook 09 (:mod:`course_utils.recipes.diffusion`).
+"""Diffusion for notebook 09: the maths (:mod:`course_utils.diffusion`) and the recipe (:mod:`course_utils.recipes.diffusion`).
 
 Schedules against hand values, the forward process's statistics, the DDIM and DDPM updates
 against hand computations and against each other (DDIM with eta = 1 on consecutive steps is
@@ -11,17 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from course_utils import diffusion as dm
 from course_utils.recipes import diffusion as d
 
 TINY = {"channels": [8, 16, 16], "time_embed": 16, "batch": 8}
 
 
 def test_linear_schedule_alpha_bar_by_hand():
-    s = d.make_schedule("linear", T=4, beta_1=0.1, beta_T=0.4)
+    s = dm.make_schedule("linear", T=4, beta_1=0.1, beta_T=0.4)
     np.testing.assert_allclose(s["betas"], [0.1, 0.2, 0.3, 0.4])
     np.testing.assert_allclose(s["alpha_bar"], [0.9, 0.9 * 0.8, 0.9 * 0.8 * 0.7, 0.9 * 0.8 * 0.7 * 0.6])
     np.testing.assert_allclose(s["alpha_bar_prev"], [1.0, 0.9, 0.72, 0.504])
-    full = d.make_schedule()
+    full = dm.make_schedule()
     assert full["betas"][0] == pytest.approx(1e-4) and full["betas"][-1] == pytest.approx(0.02)
     # Ho et al. (2020): the last step is almost pure noise
     assert full["alpha_bar"][-1] == pytest.approx(np.prod(1 - np.linspace(1e-4, 0.02, 1000)))
@@ -30,36 +31,36 @@ def test_linear_schedule_alpha_bar_by_hand():
 
 def test_cosine_schedule_endpoints_and_formula():
     T, s = 1000, 0.008
-    assert d.cosine_alpha_bar(0.0, T, s) == pytest.approx(1.0)
-    assert d.cosine_alpha_bar(float(T), T, s) == pytest.approx(0.0, abs=1e-12)
+    assert dm.cosine_alpha_bar(0.0, T, s) == pytest.approx(1.0)
+    assert dm.cosine_alpha_bar(float(T), T, s) == pytest.approx(0.0, abs=1e-12)
     half = np.cos((0.5 + s) / (1 + s) * np.pi / 2) ** 2 / np.cos(s / (1 + s) * np.pi / 2) ** 2
-    assert d.cosine_alpha_bar(T / 2, T, s) == pytest.approx(half)
-    sch = d.make_schedule("cosine", T)
+    assert dm.cosine_alpha_bar(T / 2, T, s) == pytest.approx(half)
+    sch = dm.make_schedule("cosine", T)
     assert sch["betas"].max() == pytest.approx(0.999)  # clipped at the end
     assert np.all(np.diff(sch["alpha_bar"]) < 0)
     # away from the clipped end, cumprod(1 - beta) reproduces alpha_bar(t)
     t = np.arange(1, 901)
-    np.testing.assert_allclose(sch["alpha_bar"][:900], d.cosine_alpha_bar(t, T, s), rtol=1e-10)
+    np.testing.assert_allclose(sch["alpha_bar"][:900], dm.cosine_alpha_bar(t, T, s), rtol=1e-10)
     # the cosine schedule destroys information more slowly than the linear one (Nichol & Dhariwal)
-    assert sch["alpha_bar"][499] > d.make_schedule("linear", T)["alpha_bar"][499]
+    assert sch["alpha_bar"][499] > dm.make_schedule("linear", T)["alpha_bar"][499]
 
 
 def test_snr():
-    np.testing.assert_allclose(d.snr(np.array([0.5, 0.8])), [1.0, 4.0])
+    np.testing.assert_allclose(dm.snr(np.array([0.5, 0.8])), [1.0, 4.0])
 
 
 def test_q_sample_statistics():
     rng = np.random.default_rng(0)
-    sch = d.make_schedule()
+    sch = dm.make_schedule()
     x0 = np.full((20_000, 2, 2, 1), 0.6, np.float32)
     t = np.full(len(x0), 300)
-    xt = d.q_sample(x0, t, rng.standard_normal(x0.shape), sch["alpha_bar"])
+    xt = dm.q_sample(x0, t, rng.standard_normal(x0.shape), sch["alpha_bar"])
     a = sch["alpha_bar"][300]
     assert xt.mean() == pytest.approx(np.sqrt(a) * 0.6, abs=0.01)
     assert xt.var() == pytest.approx(1 - a, rel=0.02)
     # the exact mixture for one pixel
     eps = rng.standard_normal((3, 1, 1, 1))
-    out = d.q_sample(np.ones((3, 1, 1, 1)), np.array([0, 10, 999]), eps, sch["alpha_bar"])
+    out = dm.q_sample(np.ones((3, 1, 1, 1)), np.array([0, 10, 999]), eps, sch["alpha_bar"])
     ab = sch["alpha_bar"][[0, 10, 999]]
     np.testing.assert_allclose(out.ravel(), np.sqrt(ab) + np.sqrt(1 - ab) * eps.ravel(), rtol=1e-6)
 
@@ -67,28 +68,28 @@ def test_q_sample_statistics():
 def test_ddim_update_by_hand():
     x_t, eps, a_t, a_p = np.array([0.5]), np.array([0.2]), 0.64, 0.81
     x0 = (0.5 - 0.6 * 0.2) / 0.8  # (x_t - sqrt(1 - a_t) eps) / sqrt(a_t)
-    x_prev, x0_hat = d.ddim_step(x_t, eps, a_t, a_p)
+    x_prev, x0_hat = dm.ddim_step(x_t, eps, a_t, a_p)
     assert x0_hat[0] == pytest.approx(x0)
     assert x_prev[0] == pytest.approx(0.9 * x0 + np.sqrt(1 - 0.81) * 0.2)
     # eta > 0: sigma = eta sqrt((1 - a_p)/(1 - a_t)) sqrt(1 - a_t/a_p)
     sigma = 0.5 * np.sqrt(0.19 / 0.36) * np.sqrt(1 - 0.64 / 0.81)
-    x_prev, _ = d.ddim_step(x_t, eps, a_t, a_p, eta=0.5, noise=np.array([1.0]))
+    x_prev, _ = dm.ddim_step(x_t, eps, a_t, a_p, eta=0.5, noise=np.array([1.0]))
     assert x_prev[0] == pytest.approx(0.9 * x0 + np.sqrt(0.19 - sigma ** 2) * 0.2 + sigma)
     # the last step (a_prev = 1) returns x0_hat
-    x_prev, x0_hat = d.ddim_step(x_t, eps, a_t, 1.0)
+    x_prev, x0_hat = dm.ddim_step(x_t, eps, a_t, 1.0)
     assert x_prev[0] == pytest.approx(x0_hat[0])
 
 
 def test_ddim_with_eta_one_is_ddpm():
-    sch = d.make_schedule()
+    sch = dm.make_schedule()
     rng = np.random.default_rng(1)
     x_t, eps, z = (rng.standard_normal((4, 3, 3, 1)) for _ in range(3))
     for t in (1, 50, 700, 999):
         a_t, a_p = sch["alpha_bar"][t], sch["alpha_bar_prev"][t]
         var = (1 - a_p) / (1 - a_t) * sch["betas"][t]
-        assert d.ddim_sigma(a_t, a_p, 1.0) ** 2 == pytest.approx(var)  # the posterior variance
-        ddim, _ = d.ddim_step(x_t, eps, a_t, a_p, eta=1.0, noise=z)
-        ddpm, _ = d.ddpm_step(x_t, eps, t, sch, noise=z)
+        assert dm.ddim_sigma(a_t, a_p, 1.0) ** 2 == pytest.approx(var)  # the posterior variance
+        ddim, _ = dm.ddim_step(x_t, eps, a_t, a_p, eta=1.0, noise=z)
+        ddpm, _ = dm.ddpm_step(x_t, eps, t, sch, noise=z)
         np.testing.assert_allclose(ddim, ddpm, rtol=1e-9, atol=1e-9)
         # Algorithm 2 of Ho et al. (2020)
         alg2 = (x_t - sch["betas"][t] / np.sqrt(1 - a_t) * eps) / np.sqrt(sch["alphas"][t]) + np.sqrt(var) * z
@@ -96,10 +97,10 @@ def test_ddim_with_eta_one_is_ddpm():
 
 
 def test_ddim_timesteps_and_t_for_sigma():
-    ts = d.ddim_timesteps(50)
+    ts = dm.ddim_timesteps(50)
     assert len(ts) == 50 and ts[0] == 999 and ts[-1] == 0 and np.all(np.diff(ts) < 0)
-    sch = d.make_schedule()
-    t = d.t_for_sigma(25 / 255, sch)
+    sch = dm.make_schedule()
+    t = dm.t_for_sigma(25 / 255, sch)
     ratio = np.sqrt((1 - sch["alpha_bar"]) / sch["alpha_bar"])
     assert abs(ratio[t] - 50 / 255) <= abs(ratio[t + 1] - 50 / 255)
     assert abs(ratio[t] - 50 / 255) <= abs(ratio[t - 1] - 50 / 255)
@@ -151,9 +152,9 @@ def test_sampling_and_evaluation_with_a_stand_in_judge(monkeypatch):
     monkeypatch.setattr(judge, "features", lambda x: np.asarray(x).reshape(len(x), -1)[:, ::49].astype(np.float64))
     monkeypatch.setattr(judge, "predicted_labels", lambda x: np.arange(len(x)) % 10)
     tr = d.Trainer("diffusion-cond", data=_tiny_data(), overrides=TINY)
-    x = d.sample(tr.ema_model, 3, steps=3, labels=np.array([1, 2, 10]), guidance=2.0)
+    x = dm.sample(tr.ema_model, 3, steps=3, labels=np.array([1, 2, 10]), guidance=2.0)
     assert x.shape == (3, 28, 28, 1) and x.min() >= -1 and x.max() <= 1
-    np.testing.assert_array_equal(x, d.sample(tr.ema_model, 3, steps=3, labels=np.array([1, 2, 10]), guidance=2.0))
+    np.testing.assert_array_equal(x, dm.sample(tr.ema_model, 3, steps=3, labels=np.array([1, 2, 10]), guidance=2.0))
     out = d.evaluate("diffusion-cond", tr.ema_model, n_eval=20, n_boot=10, steps=2, guidance=(0.0, 1.0),
                      schedule=tr.schedule)
     assert [s["guidance"] for s in out["guidance_sweep"]] == [0.0, 1.0]
@@ -161,40 +162,40 @@ def test_sampling_and_evaluation_with_a_stand_in_judge(monkeypatch):
                 "ms_per_sample", "x0_psnr_sigma25"):
         assert key in out, key
     u = d.Trainer("diffusion", data=_tiny_data(), overrides=TINY)
-    assert d.sample(u.ema_model, 2, method="ddpm", schedule=d.make_schedule(T=5)).shape == (2, 28, 28, 1)
+    assert dm.sample(u.ema_model, 2, method="ddpm", schedule=dm.make_schedule(T=5)).shape == (2, 28, 28, 1)
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="kind"):
-        d.make_schedule("quadratic")
+        dm.make_schedule("quadratic")
     with pytest.raises(ValueError, match="T"):
-        d.linear_betas(1)
+        dm.linear_betas(1)
     with pytest.raises(ValueError, match="beta_1"):
-        d.linear_betas(10, beta_1=0.5, beta_T=0.1)
+        dm.linear_betas(10, beta_1=0.5, beta_T=0.1)
     with pytest.raises(ValueError, match="t must"):
-        d.q_sample(np.zeros((2, 1)), np.array([0, 1000]), np.zeros((2, 1)), d.make_schedule()["alpha_bar"])
+        dm.q_sample(np.zeros((2, 1)), np.array([0, 1000]), np.zeros((2, 1)), dm.make_schedule()["alpha_bar"])
     with pytest.raises(ValueError, match="eps"):
-        d.q_sample(np.zeros((2, 1)), np.array([0, 1]), np.zeros((3, 1)), d.make_schedule()["alpha_bar"])
+        dm.q_sample(np.zeros((2, 1)), np.array([0, 1]), np.zeros((3, 1)), dm.make_schedule()["alpha_bar"])
     with pytest.raises(ValueError, match="noise"):
-        d.ddim_step(np.zeros(2), np.zeros(2), 0.5, 0.9, eta=1.0)
+        dm.ddim_step(np.zeros(2), np.zeros(2), 0.5, 0.9, eta=1.0)
     with pytest.raises(ValueError, match="alpha_bar_prev"):
-        d.ddim_step(np.zeros(2), np.zeros(2), 0.9, 0.5)
+        dm.ddim_step(np.zeros(2), np.zeros(2), 0.9, 0.5)
     with pytest.raises(ValueError, match="eta"):
-        d.ddim_sigma(0.5, 0.9, eta=-1)
+        dm.ddim_sigma(0.5, 0.9, eta=-1)
     with pytest.raises(ValueError, match="steps"):
-        d.ddim_timesteps(0)
+        dm.ddim_timesteps(0)
     with pytest.raises(ValueError, match="name"):
         d.build("vae")
     with pytest.raises(ValueError, match="sigma"):
-        d.t_for_sigma(0)
+        dm.t_for_sigma(0)
     with pytest.raises(ValueError, match="overrides"):
         d.Trainer("diffusion", data=_tiny_data(), overrides={"width": 3})
     with pytest.raises(ValueError, match="channels"):
         d.build_unet(channels=(8, 12, 16))
     m = d.build_unet(channels=(8, 8, 8), time_embed=8)
     with pytest.raises(ValueError, match="labels"):
-        d.sample(m, 2, steps=2, labels=np.array([1, 2]))
+        dm.sample(m, 2, steps=2, labels=np.array([1, 2]))
     with pytest.raises(ValueError, match="method"):
-        d.sample(m, 2, method="euler")
+        dm.sample(m, 2, method="euler")
     with pytest.raises(ValueError, match="n must"):
-        d.sample(m, 0)
+        dm.sample(m, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_utils.exercises import nb09
-from course_utils.recipes import diffusion
+from course_utils import diffusion
 
 
 def _one_line(capsys) -> str:

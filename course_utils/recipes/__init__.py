@@ -1,58 +1,53 @@
-"""Course-weight recipes, one small module per model family.
+"""Course-weight recipes, one small module per model family, and the by-name entry points.
 
 ``restoration`` (notebook 07: ``denoiser``, ``espcn``), ``gan`` (notebook 06: ``dcgan``, ``cgan``),
 ``diffusion`` (notebook 09: ``diffusion``, ``diffusion-cond``) and ``judge`` (the digit classifier
-that scores the generative models).
-Each module holds ``RECIPES``, ``build(name)``, a ``Trainer`` and its evaluation;
-:mod:`course_utils.pretrain` runs, checkpoints and publishes them.
+that scores the generative models). Each module holds ``RECIPES``, ``build(name)``, a ``Trainer``
+and its evaluation; :mod:`course_utils.training` runs, checkpoints and publishes them, and
+:mod:`course_utils.weights` reads the committed files.
+
+Here, by name: :func:`family` (the module of a recipe), :func:`build` (its untrained network),
+:func:`load_course_model` (that network with the committed weights, checksum verified),
+:func:`train` and :func:`rescore` (what ``python -m course_utils.pretrain`` runs).
 """
 
-import os
-from pathlib import Path
+from __future__ import annotations
 
-import numpy as np
+from types import ModuleType
+from typing import Any
 
+from .. import training, weights
+from . import diffusion, gan, judge, restoration
 
-def save_variables(path, variables, **extra) -> None:
-    """Write the values of ``variables`` (and ``extra`` NumPy arrays) to ``path.npz``.
-
-    The file is written next to its final name and then moved over it, so a run stopped while
-    saving leaves the previous checkpoint whole.
-    """
-    final = Path(str(path) + ".npz")
-    arrays = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(variables)}
-    for key in extra:
-        if key.startswith("v"):
-            raise ValueError(f"extra array names must not start with 'v' (kept for variables), got {key!r}")
-    tmp = final.with_name(final.name + ".partial")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays, **extra)
-    os.replace(tmp, final)
+#: Every recipe by name, and the module of its model family.
+FAMILIES: dict[str, ModuleType] = {name: module for module in (restoration, gan, diffusion, judge)
+                                   for name in module.RECIPES}
+RECIPES: dict[str, dict[str, Any]] = {name: module.RECIPES[name] for name, module in FAMILIES.items()}
 
 
-def load_variables(path, variables) -> dict[str, np.ndarray]:
-    """Assign ``path.npz`` (written by :func:`save_variables`) to ``variables``; return its extra arrays.
-
-    Raises ``ValueError`` if the file holds a different number of variables or other shapes.
-    """
-    file = str(path) + ".npz"
-    with np.load(file) as f:
-        n_saved = sum(k.startswith("v") for k in f.files)
-        if n_saved != len(variables):
-            raise ValueError(f"{file} holds {n_saved} variables, this trainer has {len(variables)}")
-        for i, v in enumerate(variables):
-            key = f"v{i:04d}"
-            value = f[key]
-            if tuple(value.shape) != tuple(v.shape):
-                raise ValueError(f"{file}: {key} has shape {value.shape}, the variable {v.name} {tuple(v.shape)}")
-            v.assign(value)
-        return {k: np.array(f[k]) for k in f.files if not k.startswith("v")}
+def family(name: str) -> ModuleType:
+    """The recipe module that trains ``name`` (e.g. :mod:`course_utils.recipes.gan` for ``"dcgan"``)."""
+    if name not in FAMILIES:
+        raise ValueError(f"name must be one of {sorted(FAMILIES)}; got {name!r}")
+    return FAMILIES[name]
 
 
-def digits_pm1():
-    """The real digits the generative recipes train on, in [-1, 1], with labels and the loader's result."""
-    from .. import data
+def build(name: str):
+    """The untrained network whose weights ``data/weights/<name>.weights.h5`` holds (for a GAN: its generator)."""
+    model = family(name).build(name)
+    return model[0] if isinstance(model, tuple) else model
 
-    loaded = data.load_mnist(verbose=False)
-    (x, y), _ = loaded
-    return (x.astype("float32") / 127.5 - 1.0), np.asarray(y, np.int32), loaded
+
+def load_course_model(name: str, verify: bool = True):
+    """Build the network of recipe ``name`` and load the committed course weights (checksum verified)."""
+    return weights.load_weights(build(name), name, verify=verify)
+
+
+def train(name: str, **kwargs) -> dict[str, Any]:
+    """:func:`course_utils.training.train` for recipe ``name`` (``steps=`` or ``minutes=``, ``threads=``, ...)."""
+    return training.train(family(name), name, **kwargs)
+
+
+def rescore(name: str, *, threads: int = 2) -> dict[str, Any]:
+    """:func:`course_utils.training.rescore` for recipe ``name``."""
+    return training.rescore(family(name), name, threads=threads)

@@ -5,7 +5,7 @@ same layer names, so the notebook can check that its models and these have ident
 the training step is the notebook's ``GAN.train_step`` (non-saturating loss, one-sided label
 smoothing, Adam with beta_1 = 0.5, the discriminator at a quarter of the generator's rate).
 Only the number of steps differs: the course weights train for ``--steps`` optimiser steps
-instead of a few thousand. :mod:`course_utils.pretrain` runs, checkpoints and writes the
+instead of a few thousand. :mod:`course_utils.training` runs, checkpoints and writes the
 manifest; this module says what a GAN is, how one step trains it and how it is scored.
 
 The conditional GAN gives the generator a learned label embedding (concatenated to ``z``) and
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import digits_pm1, load_variables, save_variables
+from ..training import digits_pm1, load_variables, save_variables
 
 LATENT_DIM = 64
 G_CHANNELS = 64
@@ -258,7 +258,7 @@ def evaluate(name: str, generator, n_eval: int = 1000, n_boot: int = 200) -> dic
 
 
 class Trainer:
-    """Trains one GAN recipe in chunks of steps for :func:`course_utils.pretrain.train`.
+    """Trains one GAN recipe in chunks of steps for :func:`course_utils.training.train`.
 
     A checkpoint holds both networks, both optimisers' moments and the noise generator's state,
     and the batches of every epoch come in an order fixed by the epoch number, so a resumed run
@@ -300,14 +300,13 @@ class Trainer:
     def export(self):
         return self.gan.generator
 
-    def evaluate(self) -> dict[str, Any]:
-        return evaluate(self.name, self.gan.generator)
+    def evaluate(self, model=None) -> dict[str, Any]:
+        return evaluate(self.name, self.gan.generator if model is None else model)
 
     def describe(self) -> dict[str, Any]:
-        from .. import pretrain
+        from . import judge
 
         g = self.gan.generator
-        judge = json.loads(pretrain.manifest_path("judge").read_text())
         return {
             "architecture": {"builder": f"course_utils.recipes.gan.{'build_conditional_generator' if self.recipe['conditional'] else 'build_generator'}",
                              "params": int(g.count_params()),
@@ -317,13 +316,12 @@ class Trainer:
                      "n_train": int(len(self.x)),
                      "heldout": "the judge's held-out digits (course_utils.recipes.judge): offline test digits "
                                   "that neither the GAN nor the judge trained on"},
-            "judge": {"file": judge["file"], "sha256": judge["sha256"], "n_train": judge["data"]["n_train"],
-                      "test_accuracy": judge["heldout"]["test_accuracy"]},
+            "judge": judge.describe_judge(),
         }
 
 
 def load_course_generator(name: str):
-    """The committed generator of recipe ``name`` (checksum verified); see :mod:`course_utils.pretrain`."""
-    from .. import pretrain
+    """The committed generator of recipe ``name`` (checksum verified against its manifest in ``data/weights``)."""
+    from .. import weights
 
-    return pretrain.load_course_model(name)
+    return weights.load_weights(build(name)[0], name)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import load_variables, save_variables
+from ..training import load_variables, save_variables
 
 NUM_CLASSES = 10
 #: Held-out digits available per side (the 2,000 held-out offline digits, halved).
@@ -135,8 +135,17 @@ def score_samples(images01: np.ndarray, *, n_boot: int = 200, seed: int = 0, wei
     }
 
 
+def describe_judge() -> dict[str, Any]:
+    """What a generative manifest records of the judge that scored it: file, sha256, training size, accuracy."""
+    from .. import weights
+
+    m = weights.read_manifest("judge")
+    return {"file": m["file"], "sha256": m["sha256"], "n_train": m["data"]["n_train"],
+            "test_accuracy": m["heldout"]["test_accuracy"]}
+
+
 class Trainer:
-    """Trains the judge in chunks of steps for :func:`course_utils.pretrain.train`."""
+    """Trains the judge in chunks of steps for :func:`course_utils.training.train`."""
 
     def __init__(self, name: str = "judge", seed: int = 0):
         import keras
@@ -180,9 +189,10 @@ class Trainer:
     def export(self):
         return self.model
 
-    def evaluate(self) -> dict[str, Any]:
-        _, acc = self.model.evaluate(self.x_test, self.y_test, batch_size=500, verbose=0)
-        pred = np.argmax(self.model.predict(self.x_test, batch_size=500, verbose=0), axis=-1)
+    def evaluate(self, model=None) -> dict[str, Any]:
+        model = self.model if model is None else model
+        pred = np.argmax(model.predict(self.x_test, batch_size=500, verbose=0), axis=-1)
+        acc = np.mean(pred == self.y_test)
         per_class = [round(float(np.mean(pred[self.y_test == c] == c)), 4) for c in range(NUM_CLASSES)]
         return {"test_accuracy": round(float(acc), 4), "n_test": int(len(self.y_test)),
                 "per_class_accuracy": per_class, "data": self.loaded.source}

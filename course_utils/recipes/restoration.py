@@ -2,8 +2,8 @@
 
 The architectures are ``course_utils.restoration``'s (the notebook's own); they train on random
 patches of the **training** photos only (``course_utils.data.load_photos``) and are scored on the
-held-out test photos against the classical baselines. :mod:`course_utils.pretrain` runs,
-checkpoints and writes the manifest.
+held-out test photos against the classical baselines. :mod:`course_utils.training` runs,
+checkpoints and writes the manifest (:mod:`course_utils.training`).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def evaluate(name: str, model, test: dict, sigmas=(15, 25, 50)) -> dict[str, Any
 
 
 class Trainer:
-    """Trains one restoration recipe in chunks of steps for :func:`course_utils.pretrain.train`."""
+    """Trains one restoration recipe in chunks of steps for :func:`course_utils.training.train`."""
 
     def __init__(self, name: str, seed: int = 0):
         import keras
@@ -153,8 +153,8 @@ class Trainer:
         export.set_weights(self.model.get_weights())
         return export
 
-    def evaluate(self) -> dict[str, Any]:
-        return evaluate(self.name, self.model, self.test_photos)
+    def evaluate(self, model=None) -> dict[str, Any]:
+        return evaluate(self.name, self.model if model is None else model, self.test_photos)
 
     def describe(self) -> dict[str, Any]:
         from ..data import PHOTO_TEST, PHOTO_TRAIN
