@@ -41,7 +41,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import paths
+from .. import paths
 
 __all__ = [
     "ChecksumError",
@@ -548,7 +548,7 @@ _OFFLINE_SEED = 0
 def _offline_mnist_dirs() -> list[Path]:
     """``data/offline/mnist`` of the course root, then of the clone that holds this package."""
     found = []
-    for root in (paths.data_dir(), Path(__file__).resolve().parent.parent / "data"):
+    for root in (paths.data_dir(), Path(__file__).resolve().parents[2] / "data"):
         folder = (root / "offline" / "mnist").resolve()
         if folder not in found:
             found.append(folder)
@@ -657,7 +657,7 @@ def _digits28_arrays():
 
 
 def _fallback_shapes_classification(size: int = 32):
-    from .shapes import make_shape_classification
+    from ..shapes import make_shape_classification
 
     x_train, y_train = make_shape_classification(3000, size=size, seed=0)
     x_test, y_test = make_shape_classification(600, size=size, seed=1)
@@ -671,7 +671,7 @@ SHAPES_DESC = "synthetic 32x32 shapes (3 classes, 3000 train / 600 test)"
 def _fallback_pets(size: int):
     from scipy.ndimage import binary_erosion
 
-    from .shapes import make_scenes
+    from ..shapes import make_scenes
 
     def part(n, seed):
         s = make_scenes(n, size=size, max_objects=1, seed=seed, size_range=(0.4, 0.8))
@@ -697,7 +697,7 @@ def _fallback_allowed(fallback: bool | None) -> bool:
 
 
 def _test_mode() -> bool:
-    from .runtime import is_test_mode
+    from ..runtime import is_test_mode
 
     return is_test_mode()
 
