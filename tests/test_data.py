@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 
 from course_utils import data, paths
+from course_utils.data import download as data_download
+from course_utils.data import offline as data_offline
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_CACHE = ROOT / "data" / "cache"
@@ -202,7 +204,7 @@ def test_silent_server_times_out(monkeypatch):
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
         _register_blob(monkeypatch, f"http://127.0.0.1:{sock.getsockname()[1]}/blob.bin")
-        monkeypatch.setattr(data, "TIMEOUT", 0.5)
+        monkeypatch.setattr(data_download, "TIMEOUT", 0.5)  # read by the downloader, not the package
         start = time.perf_counter()
         with pytest.raises(data.DataUnavailableError, match="timed out"):
             data.fetch("blob")
@@ -242,7 +244,7 @@ def test_test_mode_never_touches_the_network(monkeypatch, capsys):
     def boom(*args, **kwargs):
         raise AssertionError("test mode must not download")
 
-    monkeypatch.setattr(data, "_download", boom)
+    monkeypatch.setattr(data_download, "_download", boom)  # what fetch() calls
     monkeypatch.setenv("COURSE_MODE", "test")
     (x, y), _ = data.load_fashion_mnist()
     assert x.shape[1:] == (28, 28, 1)
@@ -472,7 +474,7 @@ def test_damaged_offline_mnist_says_how_to_restore(monkeypatch, tmp_path):
 
 
 def test_missing_offline_mnist_falls_back_to_digits28(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(data, "_offline_mnist_dirs", lambda: [tmp_path / "nowhere"])
+    monkeypatch.setattr(data_offline, "_offline_mnist_dirs", lambda: [tmp_path / "nowhere"])
     monkeypatch.setenv("COURSE_MODE", "test")
     loaded = data.load_mnist()
     assert loaded.source == "digits-28" and loaded[0][0].shape == (1347, 28, 28, 1)
