@@ -30,8 +30,13 @@ LAYERS: list[tuple[str, ...]] = [
      "metrics.generative", "metrics.image", "metrics.segmentation", "metrics.verification"),
     ("faces", "metrics.detection"),
     ("metrics",),
-    # data, and the committed weights on disk
+    # data: the registry and the download, the formats, the offline fallbacks, the loaders
+    ("data.registry", "data.idx", "data.photos"),
+    ("data.download",),
+    ("data.offline",),
+    ("data.mnist", "data.cifar", "data.pets", "data.lfw"),
     ("data",),
+    # the committed weights on disk
     ("weights",),
     # models the notebooks share
     ("classifier", "restoration"),
