@@ -9,7 +9,12 @@ LAB_ARGS ?=
 # Jupyter refuses to start as root (containers, some lab machines) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test unit run setup weights clean-venv
+# The oldest tested set (requirements-oldest.txt: Colab's runtime of July 2025), in its own venv.
+OLD_VENV  ?= .venv-oldest
+OLD_PY    := $(OLD_VENV)/bin/python
+OLD_STAMP := $(OLD_VENV)/.installed
+
+.PHONY: lab test test-oldest unit run setup weights clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +34,22 @@ lab: $(STAMP)
 # Unit tests, notebook lint, then nbval over every notebook in test mode.
 test: $(STAMP)
 	COURSE_MODE=test $(PY) -m pytest
+
+$(OLD_PY):
+	$(PYTHON) -m venv $(OLD_VENV)
+
+$(OLD_STAMP): requirements-oldest.txt pyproject.toml | $(OLD_PY)
+	$(OLD_PY) -m pip install --quiet --upgrade pip
+	$(OLD_PY) -m pip install --quiet -r requirements-oldest.txt
+	$(OLD_PY) -m pip install --quiet --no-deps -e .
+	touch $(OLD_STAMP)
+
+# The other end of the supported range: the unit tests and the lint, then every notebook in test
+# mode through the runner (mixed_float16, as on a Colab GPU) with the path matrix's sanity checks.
+# nbval's output comparison runs with the newest set only (make test).
+test-oldest: $(OLD_STAMP)
+	COURSE_MODE=test $(OLD_PY) -m pytest tests --ignore=tests/test_paths.py -p no:nbval -o addopts="-p no:cacheprovider -ra"
+	COURSE_MODE=test COURSE_PATHS=oldest $(OLD_PY) -m pytest tests/test_paths.py -p no:nbval -o addopts="-p no:cacheprovider -ra"
 
 # Only the unit tests and the lint (neither nbval nor the path matrix runs a notebook).
 unit: $(STAMP)
@@ -56,4 +77,4 @@ weights: $(STAMP)
 	$(PY) -m course_utils.pretrain diffusion-cond --steps 14000 --threads 2 --fresh
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(OLD_VENV)

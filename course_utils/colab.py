@@ -20,6 +20,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SETUP_MARKER = "# Colab setup"
+#: Where the setup cell clones the course on Colab (Colab's working folder is /content).
+COLAB_TARGET = "/content/course"
 
 
 def settings(pyproject: Path | None = None) -> tuple[str, str]:
@@ -47,20 +49,31 @@ def badge(notebook: str, pyproject: Path | None = None) -> str:
     )
 
 
-def setup_cell_source(pyproject: Path | None = None) -> str:
-    """The first code cell of every notebook: a no-op except on Colab."""
+def setup_cell_source(pyproject: Path | None = None, *, repository: str | None = None,
+                      target: str = COLAB_TARGET) -> str:
+    """The first code cell of every notebook: a no-op except on Colab.
+
+    On Colab (``google.colab`` imported) it clones ``repository`` (default: ``[tool.course]`` in
+    ``pyproject.toml``) into ``target`` unless a clone is already there, installs the helper
+    package from it (editable), puts the clone first on ``sys.path`` and changes to its
+    ``notebooks`` folder. ``repository`` and ``target`` exist for the test that runs the cell
+    against a local clone in a temporary folder; the notebooks carry the defaults.
+    """
     repo, branch = settings(pyproject)
+    repo = repo if repository is None else repository
+    if not isinstance(target, str) or not target.startswith("/") or any(c in target for c in " '\"$"):
+        raise ValueError(f"target must be an absolute folder path without spaces or quotes, got {target!r}")
     return (
         f"{SETUP_MARKER}: on Colab, fetch the course and install its helpers; elsewhere nothing happens.\n"
         "import os\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        '    if not os.path.isdir("/content/course/.git"):  # a re-run keeps the clone and what you saved\n'
-        f"        !git clone -q --depth 1 --branch {branch} {repo} /content/course\n"
-        "    %pip install -q -e /content/course\n"
-        '    sys.path.insert(0, "/content/course")\n'
-        "    %cd /content/course/notebooks"
+        f'    if not os.path.isdir("{target}/.git"):  # a re-run keeps the clone and what you saved\n'
+        f"        !git clone -q --depth 1 --branch {branch} {repo} {target}\n"
+        f"    %pip install -q -e {target}\n"
+        f'    sys.path.insert(0, "{target}")\n'
+        f"    %cd {target}/notebooks"
     )
 
 

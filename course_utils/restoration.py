@@ -17,7 +17,8 @@ convention: grayscale float32 in [0, 1], NHWC with one channel, any height and w
   means) with the settings tuned on the training photos.
 
 Importing this module imports Keras (it registers the two small layers the denoiser uses to
-accept odd image sizes), so ``import course_utils.restoration`` before
+accept odd image sizes, and on a Keras older than 3.11 adds the two block ops the networks use:
+:func:`course_utils.compat.add_missing_ops`), so ``import course_utils.restoration`` before
 ``keras.models.load_model`` on a saved denoiser. ``import course_utils`` alone stays light.
 """
 
@@ -27,6 +28,10 @@ from typing import Any
 
 import keras
 import numpy as np
+
+from . import compat
+
+compat.add_missing_ops()  # Keras before 3.11 has no keras.ops.depth_to_space / space_to_depth
 
 __all__ = [
     "BASELINE_SETTINGS",

@@ -257,10 +257,15 @@ def setup(
 
     random.seed(seed)
     np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
+    from .compat import set_random_seed
+
+    set_random_seed(int(seed))
 
     policy = resolve_precision(requested, gpus)
     keras.mixed_precision.set_global_policy(policy)
+    from .compat import add_missing_ops
+
+    added = add_missing_ops()
 
     if gpus:
         names = sorted({g.device_name for g in gpus})
@@ -285,6 +290,9 @@ def setup(
         print(info)
         if policy == "mixed_float16" and not gpus:
             print(cpu_mixed_precision_note())
+        if added:
+            print(f"Keras {keras.__version__} lacks keras.ops.{' and keras.ops.'.join(added)}: "
+                  "course_utils.compat supplies them (Keras 3.11 and later have them).")
     return info
 
 

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 LAYERS: list[tuple[str, ...]] = [
     # plumbing every notebook uses
     ("paths",),
+    ("compat",),
     ("report",),
     ("runtime",),
     ("",),
