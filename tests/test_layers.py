@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("paths",),
     ("compat",),
     ("report",),
-    ("runtime",),
+    ("runtime", "distribute"),
     ("",),
     # what the notebooks teach: maths and metrics written from scratch
     ("boxes", "conv", "degrade", "diffusion", "shapes", "viz",

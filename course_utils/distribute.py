@@ -1,0 +1,104 @@
+"""Several GPUs: one ``tf.distribute`` strategy for the whole course, and the batch it implies.
+
+A lab machine or a cloud box often has more than one GPU. Keras trains on all of them with
+data parallelism when the model is built and compiled inside a ``tf.distribute.MirroredStrategy``
+scope: every replica holds a copy of the weights, takes its share of each batch, and the
+gradients are summed across replicas before one identical update (Keras averages the loss over
+the *global* batch). :func:`strategy` picks it:
+
+- ``MirroredStrategy`` over every visible GPU when there is more than one;
+- TensorFlow's default strategy (one device, no copies) otherwise;
+- ``COURSE_DEVICES`` overrides both: ``"1"`` for the default strategy, or device names such as
+  ``"GPU:0,GPU:1"`` (also ``"CPU:0,CPU:1"`` with logical CPU devices, which the tests use).
+
+With ``n`` replicas a batch of ``B`` per replica makes a global batch of ``n * B``
+(:func:`global_batch`); the notebooks keep the per-replica batch of their parameters cell.
+
+Example::
+
+    strategy = course_utils.distribute.strategy()
+    with strategy.scope():
+        model = build_model()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=course_utils.distribute.global_batch(BATCH_SIZE, strategy))
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+DEVICES_ENV = "COURSE_DEVICES"
+_NAME = re.compile(r"^(?:/device:|/job:localhost/replica:0/task:0/device:)?(GPU|CPU):(\d+)$", re.IGNORECASE)
+
+
+def parse_devices(spec: str | None) -> list[str] | None:
+    """``None`` (automatic) for an empty spec, ``[]`` for ``"1"`` (one device), else device names.
+
+    Names are returned as ``"/device:GPU:0"``; a bad entry raises ``ValueError`` naming
+    ``COURSE_DEVICES`` and the expected form.
+    """
+    if spec is None or not str(spec).strip():
+        return None
+    spec = str(spec).strip()
+    if spec == "1":
+        return []
+    names = []
+    for part in spec.split(","):
+        match = _NAME.match(part.strip())
+        if not match:
+            raise ValueError(f"{DEVICES_ENV} must be '1' or device names such as 'GPU:0,GPU:1', got {spec!r}")
+        names.append(f"/device:{match.group(1).upper()}:{match.group(2)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{DEVICES_ENV} names a device twice: {spec!r}")
+    return names
+
+
+def strategy(devices: str | None = None):
+    """The course's ``tf.distribute`` strategy: see the module docstring.
+
+    ``devices`` (same form as ``COURSE_DEVICES``) replaces the environment variable.
+    """
+    import tensorflow as tf
+
+    names = parse_devices(devices if devices is not None else os.environ.get(DEVICES_ENV))
+    if names is None:
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    if not names:
+        return tf.distribute.get_strategy()
+    available = {f"/device:{d.device_type}:{d.name.rsplit(':', 1)[1]}" for d in tf.config.list_logical_devices()}
+    missing = [n for n in names if n not in available]
+    if missing:
+        raise ValueError(f"{DEVICES_ENV} names {missing}, but TensorFlow sees only {sorted(available)}")
+    if len(names) == 1:
+        return tf.distribute.OneDeviceStrategy(names[0])
+    return tf.distribute.MirroredStrategy(devices=names)
+
+
+def replicas(strat: Any = None) -> int:
+    """How many copies of the model train in step (1 for the default strategy)."""
+    import tensorflow as tf
+
+    return int((strat or tf.distribute.get_strategy()).num_replicas_in_sync)
+
+
+def global_batch(per_replica: int, strat: Any = None) -> int:
+    """The batch a ``fit`` call takes: ``per_replica`` images on each of :func:`replicas` devices."""
+    if isinstance(per_replica, bool) or not isinstance(per_replica, int) or per_replica < 1:
+        raise ValueError(f"per_replica must be a positive integer (images per device), got {per_replica!r}")
+    return per_replica * replicas(strat)
+
+
+def describe(strat: Any = None) -> str:
+    """One line: the strategy's class and its devices, e.g. ``MirroredStrategy on 2 devices (GPU:0, GPU:1)``."""
+    import tensorflow as tf
+
+    strat = strat or tf.distribute.get_strategy()
+    try:
+        devices = tuple(strat.extended.worker_devices)
+    except (RuntimeError, AttributeError):  # the default strategy has no device list
+        devices = ()
+    short = ", ".join(d.rsplit("device:", 1)[-1] for d in devices)
+    return f"{type(strat).__name__} on {replicas(strat)} device(s)" + (f" ({short})" if short else "")
