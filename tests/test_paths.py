@@ -105,6 +105,11 @@ SWITCH_CHECKS = {
     ("08", "DATASET", "lfw"): {"data_source": lambda v: v == "mnist-t10k"},  # offline: the digits stand in
 }
 
+#: The matrix runs every case in the fixture of the first test, so that test's time limit covers
+#: all of them (about 15 runs of at most 90 s each, two at a time); the suite's 900 s would be too
+#: tight on a loaded machine.
+pytestmark = pytest.mark.timeout(2400)
+
 #: Filled as the runs finish; printed as a table at the end of the session (conftest.py).
 RESULTS: list[runner.Result] = []
 
