@@ -8,7 +8,8 @@ parameters, seconds, and the 1-minute load average, since the course's machines 
 The model code is the notebook's (pre-norm blocks, class token, learned position embedding,
 width 64, 4 blocks of 4 heads, MLP 128).
 
-Usage (from the course root; about 2 minutes per variant and 6 epochs on two free CPU cores)::
+Usage (from the course root; 1.5 to 4 minutes per variant of 6 epochs on one shared CPU thread, about
+15 minutes for patch2)::
 
     COURSE_MODE=quick .venv/bin/python benchmarks/vit_levers.py --epochs 6 [plain warmup augment stem patch2 mean cnn]
 
