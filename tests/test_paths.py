@@ -58,6 +58,10 @@ def _positive(value) -> bool:
     return _finite(value) and value > 0
 
 
+def _unit_list(value) -> bool:
+    return isinstance(value, list) and len(value) > 0 and all(map(_in_unit_interval, value))
+
+
 #: Per notebook: recorded metric -> a condition every run must meet, even a 1-epoch one.
 SANITY = {
     "00": {"mode": lambda v: v == "test"},
@@ -90,6 +94,19 @@ SANITY = {
            and v[0] <= v[1],
            "x0_psnr_sigma25_run": _finite, "x0_psnr_sigma25": _finite,
            "cfg_label_accuracy_course": _in_unit_interval, "class_coverage_min_course": _in_unit_interval},
+    # float32 references; per-size and per-shift lists with one accuracy per entry of the run's own axis
+    "11": {**{f"max_abs_err_{op}": lambda v: _finite(v) and v < 1e-5
+              for op in ("attention", "mha", "patch_embedding")},
+           "vit_accuracy": _in_unit_interval, "cnn_accuracy": _in_unit_interval,
+           "vit_final_train_loss": _positive, "epochs": lambda v: v == 1,  # EPOCHS in test mode
+           "vit_parameters": lambda v: v == 139_018, "cnn_parameters": lambda v: v == 184_970,
+           "train_sizes": lambda v: isinstance(v, list) and len(v) >= 2 and v == sorted(set(v)),
+           "vit_accuracy_by_size": _unit_list, "cnn_accuracy_by_size": _unit_list,
+           "shifts": lambda v: v == [0, 1, 2, 3, 4, 5, 6],
+           "shift_accuracy_vit": lambda v: _unit_list(v) and len(v) == 7,
+           "shift_accuracy_cnn": lambda v: _unit_list(v) and len(v) == 7,
+           "shuffle_accuracy_vit": lambda v: _unit_list(v) and len(v) == 3,
+           "shuffle_accuracy_cnn": lambda v: _unit_list(v) and len(v) == 3},
     "07": {"psnr_denoise": _finite, "dn_train_loss": _positive, "sr_train_loss": _positive,
            "inpaint_train_loss": _positive, "psnr_y_sr": _finite, "psnr_y_bicubic": _finite,
            "psnr_inpaint_train_holes": _finite, "psnr_inpaint_large_holes": _finite},
