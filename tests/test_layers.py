@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
     # exercise checkers
     ("exercises._check",),
     ("exercises.nb01", "exercises.nb02", "exercises.nb03", "exercises.nb04", "exercises.nb05",
-     "exercises.nb06", "exercises.nb07", "exercises.nb08", "exercises.nb09"),
+     "exercises.nb06", "exercises.nb07", "exercises.nb08", "exercises.nb09", "exercises.nb11"),
     ("exercises",),
     # the course weights: the shared training loop, the recipes, the by-name entry points
     ("training",),
