@@ -1,8 +1,8 @@
 """Helpers for *Deep Learning for Image Processing with Keras*.
 
 Importing the package is light (no TensorFlow): the runtime switch and the report are
-loaded at once; the other modules (``data``, ``shapes``, ``conv``, ``boxes``, ``metrics``,
-``degrade``, ``viz``, ``exercises``) load on first use, e.g. ``course_utils.data``.
+loaded at once; the other modules (``data``, ``shapes``, ``sequences``, ``conv``, ``boxes``,
+``metrics``, ``degrade``, ``viz``, ``exercises``) load on first use, e.g. ``course_utils.data``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "boxes", "classifier", "colab", "conv", "data", "degrade", "exercises", "faces", "metrics", "paths",
-    "report", "runner", "runtime", "shapes", "viz",
+    "report", "runner", "runtime", "sequences", "shapes", "viz",
 }
 # Functions re-exported at the top level, loaded lazily from their module.
 _LAZY = {"load_classifier": "classifier", "load_judge": "classifier"}

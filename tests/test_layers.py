@@ -28,8 +28,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("",),
     # what the notebooks teach: maths and metrics written from scratch
     ("boxes", "conv", "degrade", "diffusion", "shapes", "viz",
-     "metrics.generative", "metrics.image", "metrics.segmentation", "metrics.verification"),
-    ("faces", "metrics.detection"),
+     "metrics.generative", "metrics.image", "metrics.segmentation", "metrics.text", "metrics.verification"),
+    ("faces", "metrics.detection", "sequences"),
     ("metrics",),
     # data: the registry and the download, the formats, the offline fallbacks, the loaders
     ("data.registry", "data.idx", "data.photos"),
@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
     # exercise checkers
     ("exercises._check",),
     ("exercises.nb01", "exercises.nb02", "exercises.nb03", "exercises.nb04", "exercises.nb05",
-     "exercises.nb06", "exercises.nb07", "exercises.nb08", "exercises.nb09", "exercises.nb11"),
+     "exercises.nb06", "exercises.nb07", "exercises.nb08", "exercises.nb09", "exercises.nb10", "exercises.nb11"),
     ("exercises",),
     # the course weights: the shared training loop, the recipes, the by-name entry points
     ("training",),

@@ -94,6 +94,18 @@ SANITY = {
            and v[0] <= v[1],
            "x0_psnr_sigma25_run": _finite, "x0_psnr_sigma25": _finite,
            "cfg_label_accuracy_course": _in_unit_interval, "class_coverage_min_course": _in_unit_interval},
+    # float32 references, so from scratch and Keras agree under mixed precision too
+    "10": {**{f"max_abs_err_{cell}": lambda v: _finite(v) and v < 1e-5 for cell in ("rnn", "lstm", "gru")},
+           "max_abs_err_bptt": lambda v: _finite(v) and v < 1e-4,
+           **{f"row_accuracy_{m}": _in_unit_interval for m in ("simplernn", "lstm", "gru", "bilstm")},
+           "cnn_accuracy": _in_unit_interval, "pixel_accuracy_lstm": _in_unit_interval,
+           "convlstm_psnr": _finite, "stacking_cnn_psnr": _finite,
+           "copy_last_psnr": lambda v: _finite(v) and 10 < v < 20,  # no training: fixed by the generator
+           **{f"{m}_ssim": lambda v: _finite(v) and -1 <= v <= 1 for m in ("convlstm", "stacking_cnn", "copy_last")},
+           "convlstm_rollout_psnr": lambda v: isinstance(v, list) and len(v) > 1 and all(map(_finite, v)),
+           **{f"caption_{m}": _in_unit_interval for m in (
+               "exact_match", "bleu4", "exact_match_no_attention", "bleu4_no_attention",
+               "colour_accuracy", "shape_accuracy", "relation_accuracy")}},
     # float32 references; per-size and per-shift lists with one accuracy per entry of the run's own axis
     "11": {**{f"max_abs_err_{op}": lambda v: _finite(v) and v < 1e-5
               for op in ("attention", "mha", "patch_embedding")},

@@ -23,4 +23,5 @@ from .nb07 import (  # notebook 07
 )
 from .nb08 import check_eer, check_far_frr, check_triplet_loss  # notebook 08
 from .nb09 import check_alpha_bar, check_ddim_update, check_guidance_weight  # notebook 09
+from .nb10 import check_bleu, check_bptt_gradient, check_lstm_layer  # notebook 10
 from .nb11 import check_attention_cost, check_attention_weights, check_vit_params  # notebook 11

@@ -3,8 +3,8 @@
 Grouped by task in submodules and re-exported here, so ``course_utils.metrics.iou`` style
 names work: ``detection`` (mAP, notebook 03), ``segmentation`` (pixel accuracy, IoU, Dice,
 notebook 04), ``generative`` (Frechet distance, notebook 06), ``image`` (PSNR, SSIM,
-notebook 07) and ``verification`` (ROC, AUC, EER, TAR at a FAR, rank-k identification,
-notebook 08).
+notebook 07), ``verification`` (ROC, AUC, EER, TAR at a FAR, rank-k identification,
+notebook 08) and ``text`` (BLEU, notebook 10).
 """
 
 from .detection import MeanAP, average_precision, coco_map, mean_average_precision, precision_recall_curve  # detection (notebook 03)
@@ -15,3 +15,4 @@ from .verification import (  # verification and identification (notebook 08)
     EER, choose_threshold, eer, far_frr, identification_ranks, rank_k_accuracy, roc_auc, roc_curve, tar_at_far,
     verification_accuracy,
 )
+from .text import corpus_bleu, sentence_bleu  # text (notebook 10)
