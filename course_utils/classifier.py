@@ -267,7 +267,7 @@ def build_quick_classifier() -> "keras.Model":
     x = layers.Dropout(0.25, name="dropout1")(x)
     x = layers.Dense(64, activation="relu", name=FEATURE_LAYER)(x)
     x = layers.Dropout(0.5, name="dropout2")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probs")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probs")(x)  # float32 under mixed precision
     return keras.Model(inputs, outputs, name="digits_classifier_quick")
 
 

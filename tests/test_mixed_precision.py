@@ -125,3 +125,15 @@ def test_without_loss_scaling_float16_gradients_vanish():
     before, after, optimizer = train("mixed_float16", scale_loss=False, auto_scale_loss=False)
     assert optimizer == "Adam"
     assert fraction_removed(before, after) < 0.05, f"MSE {before:.4f} -> {after:.4f}"
+
+
+def test_the_course_classifier_outputs_float32_under_mixed_precision():
+    # The judge of notebooks 05, 06 and 09 and notebook 10's CNN: probabilities in float32.
+    from course_utils import classifier
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    model = classifier.build_quick_classifier()
+    assert model.output.dtype == "float32"
+    assert model.get_layer(classifier.FEATURE_LAYER).compute_dtype == "float16"
+    probs = np.asarray(model(np.zeros((2, 28, 28, 1), np.float32)))
+    assert probs.dtype == np.float32 and np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)
