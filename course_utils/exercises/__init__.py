@@ -9,7 +9,8 @@ per notebook and are re-exported here.
 from ._check import feedback, not_answered
 
 from .nb01 import (  # notebook 01
-    check_avg_pool_as_conv, check_horizontal_edge_kernel, check_output_size, check_param_count, check_weight_gradient,
+    check_avg_pool_as_conv, check_horizontal_edge_kernel, check_im2col_dilated, check_output_size, check_param_count,
+    check_weight_gradient,
 )
 from .nb02 import check_half_params, check_layer_shapes, check_random_shift, check_stable_softmax  # notebook 02
 from .nb03 import check_anchor_match, check_iou, check_nms  # notebook 03
