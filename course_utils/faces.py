@@ -15,6 +15,11 @@ pixels as everywhere in the course (``x_max`` one past the last column). Everyth
 * :func:`similarity_transform` and :func:`align` map landmark points onto a template with a
   rotation, a uniform scale and a shift (least squares), the alignment step of a face pipeline.
 * :func:`sample_pairs` draws genuine (same identity) and impostor pairs for verification.
+* :func:`verification_split` splits identities into known (trained on) and unseen ones and
+  draws the four verification sets (closed/open x validation/test), capped by what exists;
+  :func:`pair_scores`, :func:`evaluate_verification` and :func:`bootstrap_verification` score
+  an embedding on them (AUC, EER, TAR at a FAR, a threshold chosen on validation, intervals
+  from a bootstrap over images).
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import boxes as _boxes
+from .metrics import verification as _ver
 
 __all__ = [
     "FaceScenes", "align", "crop_resize", "detect_multiscale", "make_face_scenes", "random_crops",
-    "sample_pairs", "similarity_transform",
+    "sample_pairs", "similarity_transform", "VerificationSplit", "verification_split", "pair_scores",
+    "evaluate_verification", "bootstrap_verification",
 ]
 
 
@@ -353,3 +360,140 @@ def sample_pairs(labels, n_pairs: int | None = None, seed: int = 0) -> tuple[np.
     take_i = rng.choice(imp, size=min(len(imp), int(n_pairs) - int(n_pairs) // 2), replace=False)
     sel = rng.permutation(np.concatenate([take_g, take_i]))
     return i[sel].astype(np.int64), j[sel].astype(np.int64), same[sel]
+
+
+@dataclass
+class VerificationSplit:
+    """Known identities and the four verification sets of notebook 08.
+
+    ``known``: identity ids trained on (sorted); ``train_mask``: bool (N_train,) over the training
+    split, True for images of known identities; ``sets``: name -> ``(split, indices)``, with split
+    ``"train"`` or ``"held"`` saying which array the int64 indices point into. Names:
+    ``closed_val``/``closed_test`` (held-out images of known identities, one half each),
+    ``open_val`` (unseen identities, training split), ``open_test`` (unseen identities, held-out
+    split).
+    """
+
+    known: np.ndarray
+    train_mask: np.ndarray
+    sets: dict = field(default_factory=dict)
+
+
+def verification_split(y_train, y_held, n_eval: int, known_share: float = 0.7,
+                       seed: int = 0) -> VerificationSplit:
+    """Split identities and draw verification sets, never asking for more images than exist.
+
+    y_train (N,), y_held (M,): identity labels of the training and held-out splits. The first
+    ``round(known_share * K)`` of the K identities of ``y_train`` (sorted) are *known*. The
+    held-out images of known identities are shuffled, at most ``2 * n_eval`` kept and split in
+    two equal halves (validation, test), so a small hold-out (LFW: about 586 images for 43
+    people) shrinks both halves instead of leaving the test half empty. The open sets take at
+    most ``n_eval`` images of the unseen identities from each split. Raises ``ValueError`` when a
+    set would hold fewer than 2 images or fewer than 2 identities.
+    """
+    y_train, y_held = np.asarray(y_train).reshape(-1), np.asarray(y_held).reshape(-1)
+    if int(n_eval) != n_eval or n_eval < 2:
+        raise ValueError(f"n_eval: expected an int >= 2, got {n_eval!r}")
+    if not 0 < known_share < 1:
+        raise ValueError(f"known_share: expected a number in (0, 1), got {known_share!r}")
+    identities = np.unique(y_train)
+    n_known = int(round(known_share * len(identities)))
+    if not 2 <= n_known <= len(identities) - 2:
+        raise ValueError(f"y_train: expected enough identities for 2 known and 2 unseen at known_share="
+                         f"{known_share}, got {len(identities)}")
+    known = identities[:n_known]
+    train_mask = np.isin(y_train, known)
+    rng = np.random.default_rng(seed)
+    closed = rng.permutation(np.flatnonzero(np.isin(y_held, known)))[: 2 * int(n_eval)]
+    half = len(closed) // 2
+    open_val = rng.permutation(np.flatnonzero(~train_mask))[: int(n_eval)]
+    open_test = rng.permutation(np.flatnonzero(~np.isin(y_held, known)))[: int(n_eval)]
+    sets = {"closed_val": ("held", closed[:half]), "closed_test": ("held", closed[half:2 * half]),
+            "open_val": ("train", open_val), "open_test": ("held", open_test)}
+    for name, (split, idx) in sets.items():
+        labels = (y_train if split == "train" else y_held)[idx]
+        if len(idx) < 2 or len(np.unique(labels)) < 2:
+            raise ValueError(f"y_held: the set {name} would hold {len(idx)} images of "
+                             f"{len(np.unique(labels))} identities; expected at least 2 of each")
+    return VerificationSplit(known, train_mask, {k: (s, v.astype(np.int64)) for k, (s, v) in sets.items()})
+
+
+def _unit_rows(emb) -> np.ndarray:
+    e = np.asarray(emb, np.float64)
+    if e.ndim < 2 or len(e) < 2:
+        raise ValueError(f"emb: expected (N, ...) embeddings with N >= 2, got shape {e.shape}")
+    e = e.reshape(len(e), -1)
+    return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+
+def pair_scores(emb, pairs) -> np.ndarray:
+    """Cosine similarity of each pair: emb (N, D) (or (N, ...), flattened), pairs ``(i, j, same)``
+    as from :func:`sample_pairs` -> float64 (P,), higher = more alike."""
+    e = _unit_rows(emb)
+    i, j = np.asarray(pairs[0]), np.asarray(pairs[1])
+    return np.sum(e[i] * e[j], axis=1)
+
+
+def _summary(same: np.ndarray, s: np.ndarray, fars: Sequence[float]) -> dict:
+    out = {"auc": _ver.roc_auc(same, s), "eer": _ver.eer(same, s).rate}
+    for f in fars:
+        out[f"tar@{f:g}"] = _ver.tar_at_far(same, s, f)[0]
+    return out
+
+
+def evaluate_verification(emb_val, y_val, emb_test, y_test, fars: Sequence[float] = (1e-2, 1e-3)) -> dict:
+    """Score an embedding on one validation and one test set, every pair within each set.
+
+    emb_* (N, D) embeddings, y_* (N,) identities. Returns ``val_auc`` (for choosing a model),
+    the test ``auc``, ``eer``, ``tar@<far>`` for each FAR, the cosine ``threshold`` of best
+    accuracy chosen on the validation pairs and, at that threshold, ``val_accuracy`` and the
+    test ``accuracy``, ``far`` and ``frr``, and the pair counts ``n_genuine``/``n_impostor``.
+    """
+    if len(emb_val) != len(y_val) or len(emb_test) != len(y_test):
+        raise ValueError(f"emb_val/y_val, emb_test/y_test: expected equal lengths, got {len(emb_val)}/{len(y_val)}, "
+                         f"{len(emb_test)}/{len(y_test)}")
+    pv, pt = sample_pairs(y_val), sample_pairs(y_test)
+    sv, st = pair_scores(emb_val, pv), pair_scores(emb_test, pt)
+    t = _ver.choose_threshold(pv[2], sv, "accuracy")
+    far, frr = _ver.far_frr(pt[2], st, t)
+    out = {"val_auc": _ver.roc_auc(pv[2], sv), **_summary(pt[2], st, fars), "threshold": t,
+           "val_accuracy": _ver.verification_accuracy(pv[2], sv, t),
+           "accuracy": _ver.verification_accuracy(pt[2], st, t), "far": far, "frr": frr,
+           "n_genuine": int(pt[2].sum()), "n_impostor": int((~pt[2]).sum())}
+    return out
+
+
+def bootstrap_verification(emb, labels, n_boot: int = 200, level: float = 0.95, seed: int = 0,
+                           fars: Sequence[float] = (1e-2, 1e-3)) -> dict:
+    """Percentile bootstrap intervals of AUC, EER and TAR at each FAR, resampling *images*.
+
+    Pairs that share an image are not independent, so the unit of resampling is the image: each
+    round draws N images with replacement and scores every pair of two distinct drawn images
+    (a drawn image is never paired with its own copy). emb (N, D), labels (N,). Returns
+    name -> ``(low, high)`` at ``level`` for ``auc``, ``eer`` and ``tar@<far>``.
+    """
+    y = np.asarray(labels).reshape(-1)
+    e = _unit_rows(emb)
+    if len(e) != len(y):
+        raise ValueError(f"labels: expected {len(e)} labels (one per embedding), got {len(y)}")
+    if int(n_boot) != n_boot or n_boot < 2:
+        raise ValueError(f"n_boot: expected an int >= 2, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level: expected a number in (0, 1), got {level!r}")
+    gram = e @ e.T
+    i, j = np.triu_indices(len(y), k=1)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(int(n_boot)):
+        idx = rng.integers(0, len(y), size=len(y))
+        a, b = idx[i], idx[j]
+        keep = a != b
+        a, b = a[keep], b[keep]
+        same = y[a] == y[b]
+        if same.all() or not same.any():
+            continue
+        rows.append(_summary(same, gram[a, b], fars))
+    if not rows:
+        raise ValueError("labels: every bootstrap round had only genuine or only impostor pairs")
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    return {k: tuple(float(v) for v in np.percentile([r[k] for r in rows], q)) for k in rows[0]}

@@ -114,3 +114,52 @@ def test_weight_gradient_accepts_right_answers(capsys):
     assert exercises.nb01.check_weight_gradient(destructive) is True
     assert exercises.nb01.check_weight_gradient(None) is False
     assert "not answered" in capsys.readouterr().out
+
+
+def _im2col_dilated(x, kh, kw, d):
+    n, h, w, c = x.shape
+    oh, ow = h - (kh - 1) * d, w - (kw - 1) * d
+    cols = np.empty((n, oh, ow, kh, kw, c), x.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            cols[:, :, :, p, q, :] = x[:, p * d:p * d + oh, q * d:q * d + ow, :]
+    return cols.reshape(n, oh, ow, kh * kw * c)
+
+
+def test_im2col_reference_is_keras_dilated_convolution():
+    """The checker's reference (conv.im2col) times the kernel equals Keras's dilated Conv2D."""
+    import keras
+
+    from course_utils.conv import im2col
+    from course_utils.exercises import nb01
+
+    rng = np.random.default_rng(0)
+    for shape, (kh, kw), d in nb01.IM2COL_CASES:
+        x = rng.uniform(-1, 1, size=shape).astype(np.float32)
+        layer = keras.layers.Conv2D(4, (kh, kw), dilation_rate=d, use_bias=False, dtype="float32")
+        want = np.asarray(layer(x))
+        w = np.asarray(layer.kernel)
+        assert np.allclose(im2col(x, (kh, kw), dilation_rate=d) @ w.reshape(-1, 4), want, atol=1e-5)
+
+
+def test_check_im2col_dilated(capsys):
+    assert exercises.check_im2col_dilated(_im2col_dilated) is True
+    assert "correct" in capsys.readouterr().out
+
+    def undilated(x, kh, kw, d):  # ignores d: wrong shape for d > 1
+        return _im2col_dilated(x, kh, kw, 1)
+
+    def channel_first_order(x, kh, kw, d):  # rows ordered (c, p, q)
+        r = _im2col_dilated(x, kh, kw, d)
+        n, oh, ow, _ = r.shape
+        return r.reshape(n, oh, ow, kh, kw, -1).transpose(0, 1, 2, 5, 3, 4).reshape(n, oh, ow, -1)
+
+    def raises(x, kh, kw, d):
+        raise RuntimeError("boom")
+
+    for wrong in (undilated, channel_first_order, raises, "im2col", 3):
+        assert exercises.check_im2col_dilated(wrong) is False
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1 and "not yet" in out
+    assert exercises.check_im2col_dilated(None) is False
+    assert "not answered" in capsys.readouterr().out

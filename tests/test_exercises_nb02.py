@@ -25,9 +25,10 @@ def naive_softmax(z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _one_line(capsys, word: str) -> None:
+def _one_line(capsys, word: str) -> str:
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and word in out, out
+    return out
 
 
 def test_shapes_answer_matches_keras():
@@ -167,46 +168,66 @@ def test_half_params_bad_data_is_a_value_error():
         exercises.check_half_params(_linear_model([eye]), baseline=100, x_val=x, y_val=y)
 
 
-def per_class_right(y_true, y_pred, n_classes):
-    from sklearn.metrics import confusion_matrix
-
-    cm = confusion_matrix(y_true, y_pred, labels=np.arange(n_classes))
-    return cm.diagonal() / cm.sum(axis=1)
-
-
-def test_per_class_reference_matches_sklearn_recall():
-    from sklearn.metrics import recall_score
-
-    for y, pred, n in nb02._per_class_cases():
-        ref = nb02._reference_per_class(y, pred, n)
-        assert np.allclose(ref, recall_score(y, pred, labels=np.arange(n), average=None, zero_division=0))
+def random_shift_right(images, max_shift, rng):
+    out = np.zeros_like(images)
+    h, w = images.shape[1:3]
+    for k, img in enumerate(images):
+        dy, dx = rng.integers(-max_shift, max_shift + 1, size=2)
+        padded = np.pad(img, ((max_shift, max_shift), (max_shift, max_shift), (0, 0)))
+        out[k] = padded[max_shift - dy:max_shift - dy + h, max_shift - dx:max_shift - dx + w]
+    return out
 
 
-def test_per_class_accuracy(capsys):
-    from sklearn.metrics import confusion_matrix, recall_score
+def test_random_shift(capsys):
+    import scipy.ndimage as ndi
 
-    assert exercises.nb02.check_per_class_accuracy(per_class_right) is True
-    _one_line(capsys, "correct")
-    sk = lambda y, p, n: recall_score(y, p, labels=np.arange(n), average=None)  # noqa: E731
-    assert exercises.nb02.check_per_class_accuracy(sk) is True
+    assert exercises.check_random_shift(random_shift_right) is True
     _one_line(capsys, "correct")
 
-    def precision(y, p, n):  # column sums instead of row sums
-        cm = confusion_matrix(y, p, labels=np.arange(n))
-        return cm.diagonal() / np.maximum(cm.sum(axis=0), 1)
+    def scipy_shift(images, m, rng):  # an independent implementation: scipy's integer shift, zero fill
+        return np.stack([ndi.shift(im, (*rng.integers(-m, m + 1, size=2), 0), order=0, cval=0) for im in images])
 
-    def overall(y, p, n):
-        return np.full(n, np.mean(y == p))
+    assert exercises.check_random_shift(scipy_shift) is True
+    _one_line(capsys, "correct")
 
-    def raises(y, p, n):
+    def rolled(images, m, rng):  # wraps around instead of zero fill
+        return np.stack([np.roll(im, tuple(rng.integers(-m, m + 1, size=2)), axis=(0, 1)) for im in images])
+
+    def in_place(images, m, rng):
+        images[:] = random_shift_right(images, m, rng)
+        return images
+
+    def same_shift(images, m, rng):  # one offset for every image
+        return np.stack([np.pad(im, ((1, 0), (0, 0), (0, 0)))[:-1] for im in images])
+
+    def too_far(images, m, rng):
+        return random_shift_right(images, m + 2, rng)
+
+    def flipped(images, m, rng):  # a flip does not keep a digit's label
+        return images[:, :, ::-1]
+
+    def raises(images, m, rng):
         raise RuntimeError("boom")
 
-    wrongs = [precision, overall, lambda y, p, n: per_class_right(y, p, n)[:-1], raises, "recall"]
-    for wrong in wrongs:
-        assert exercises.nb02.check_per_class_accuracy(wrong) is False
+    for wrong in [rolled, in_place, same_shift, too_far, flipped, raises, lambda i, m, r: i[:, :-1], "shift"]:
+        assert exercises.check_random_shift(wrong) is False
         _one_line(capsys, "not yet")
-    assert exercises.nb02.check_per_class_accuracy(None) is False
+    assert exercises.check_random_shift(None) is False
     _one_line(capsys, "not answered")
+
+
+def test_half_params_counts_the_weights_a_lambda_reads(capsys):
+    """A Lambda layer that calls the baseline owns 0 weights but reads all 18 of them."""
+    import keras
+
+    eye = np.eye(2)
+    x, y = _two_pixel_data()
+    baseline = _linear_model([eye, eye, eye])
+    wrapper = keras.Sequential([keras.Input((2, 1, 1)), keras.layers.Lambda(lambda t: baseline(t))])
+    assert wrapper.count_params() == 0
+    assert nb02._params_used(wrapper, x[:2]) == 18 == nb02._params_used(baseline, x[:2])
+    assert exercises.check_half_params(wrapper, baseline=baseline, x_val=x, y_val=y) is False
+    assert "more than half" in _one_line(capsys, "not yet")
 
 
 @pytest.mark.parametrize("checker", [exercises.check_layer_shapes, exercises.check_stable_softmax])

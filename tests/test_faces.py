@@ -187,3 +187,37 @@ def test_random_crops_and_crop_resize():
         faces.crop_resize(img, [[200, 200, 210, 210]])
     with pytest.raises(ValueError, match="images"):
         faces.random_crops([], 3)
+
+
+def test_verification_split_caps_by_what_exists_and_rejects_bad_input():
+    y_train = np.repeat(np.arange(10), 50)
+    y_held = np.repeat(np.arange(10), 10)  # 70 held-out images of the 7 known identities
+    split = faces.verification_split(y_train, y_held, n_eval=600)
+    assert list(split.known) == list(range(7))
+    sizes = {k: len(v[1]) for k, v in split.sets.items()}
+    assert sizes == {"closed_val": 35, "closed_test": 35, "open_val": 150, "open_test": 30}
+    assert not set(split.sets["closed_val"][1]) & set(split.sets["closed_test"][1])
+    with pytest.raises(ValueError, match="n_eval"):
+        faces.verification_split(y_train, y_held, n_eval=1)
+    with pytest.raises(ValueError, match="y_train"):
+        faces.verification_split(np.repeat([0, 1, 2], 5), y_held, n_eval=10)
+    with pytest.raises(ValueError, match="y_held"):
+        faces.verification_split(y_train, np.arange(7), n_eval=10)
+
+
+def test_pair_scores_and_bootstrap_intervals():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 15)
+    emb = rng.normal(size=(4, 8))[y] + 0.3 * rng.normal(size=(60, 8))
+    pairs = faces.sample_pairs(y)
+    s = faces.pair_scores(emb, pairs)
+    e = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    np.testing.assert_allclose(s, (e @ e.T)[pairs[0], pairs[1]])
+    ci = faces.bootstrap_verification(emb, y, n_boot=30)
+    from course_utils.metrics import roc_auc
+    auc = roc_auc(pairs[2], s)
+    assert ci["auc"][0] <= auc + 0.02 and ci["auc"][0] <= ci["auc"][1] <= 1
+    with pytest.raises(ValueError, match="labels"):
+        faces.bootstrap_verification(emb, y[:-1])
+    with pytest.raises(ValueError, match="n_boot"):
+        faces.bootstrap_verification(emb, y, n_boot=1)

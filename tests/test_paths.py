@@ -87,7 +87,13 @@ SANITY = {
            "open_set_eer": _in_unit_interval, "rank1": _in_unit_interval,
            "verification_auc_pixels": lambda v: 0.7 < v < 0.85,  # no training: fixed by the offline data
            **{f"verification_auc_{m}": _in_unit_interval for m in ("triplet", "contrastive", "softmax", "hog")},
-           **{f"open_set_auc_{m}": _in_unit_interval for m in ("triplet", "contrastive", "softmax", "pixels", "hog")}},
+           **{f"open_set_auc_{m}": _in_unit_interval for m in ("triplet", "contrastive", "softmax", "pixels", "hog")},
+           "best_embedding": lambda v: v in ("softmax", "contrastive", "triplet", "arcface"),
+           "best_embedding_val_auc": _in_unit_interval,
+           **{k: lambda v: isinstance(v, list) and len(v) == 2 and all(map(_in_unit_interval, v)) and v[0] <= v[1]
+              for k in ("verification_auc_interval", "open_set_auc_interval")},
+           "scrambled_face_hit_rate": _in_unit_interval, "background_crop_hit_rate": _in_unit_interval,
+           "astronaut_face_iou": _in_unit_interval},
     "09": {"final_train_loss": _positive, "train_steps": lambda v: isinstance(v, int) and 0 < v <= 20,
            "frechet_distance": _positive, "frechet_distance_real": _positive,
            "frechet_distance_ci": lambda v: isinstance(v, list) and len(v) == 2 and all(map(_finite, v))

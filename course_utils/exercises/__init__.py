@@ -9,9 +9,10 @@ per notebook and are re-exported here.
 from ._check import feedback, not_answered
 
 from .nb01 import (  # notebook 01
-    check_avg_pool_as_conv, check_horizontal_edge_kernel, check_output_size, check_param_count, check_weight_gradient,
+    check_avg_pool_as_conv, check_horizontal_edge_kernel, check_im2col_dilated, check_output_size, check_param_count,
+    check_weight_gradient,
 )
-from .nb02 import check_half_params, check_layer_shapes, check_per_class_accuracy, check_stable_softmax  # notebook 02
+from .nb02 import check_half_params, check_layer_shapes, check_random_shift, check_stable_softmax  # notebook 02
 from .nb03 import check_anchor_match, check_iou, check_nms  # notebook 03
 from .nb04 import check_dice_from_iou, check_iou_dice, check_transposed_output_size  # notebook 04
 from .nb05 import check_beta_bound, check_beta_kl, check_kl_gaussians, check_reparam_sample  # notebook 05

@@ -174,3 +174,41 @@ def check_weight_gradient(answer) -> bool:
                 hint = "almost: your result is flipped in both axes (a convolution); correlate x with g instead."
             return feedback(name, False, hint=hint)
     return feedback(name, True, detail=f"matches scipy.signal.correlate2d(x, g, 'valid') on {len(WEIGHT_GRADIENT_CASES)} shapes.")
+
+
+#: Exercise 6: (input shape NHWC, kernel (kh, kw), dilation) cases on which ``im2col_dilated`` is tried.
+IM2COL_CASES = (((1, 7, 7, 1), (3, 3), 2), ((2, 9, 8, 3), (2, 3), 3), ((1, 6, 5, 2), (3, 2), 1),
+                ((1, 8, 9, 1), (1, 4), 2))
+
+
+def check_im2col_dilated(answer) -> bool:
+    """Exercise 6: ``answer(x, kh, kw, dilation)`` returns every dilated patch of ``x`` as a row.
+
+    ``x`` NHWC (N, H, W, C), stride 1, ``'valid'`` padding, dilation ``d``: output
+    (N, OH, OW, kh*kw*C) with OH = H - (kh - 1) d, OW = W - (kw - 1) d, each row ordered
+    (p, q, c) like ``w.reshape(-1, F)``, so ``rows @ w.reshape(-1, F)`` is the dilated
+    convolution. Compared with :func:`course_utils.conv.im2col` on several shapes, including
+    non-square kernels, several channels and dilation 1.
+    """
+    name = "dilated im2col"
+    if answer is None:
+        return not_answered(name)
+    if not callable(answer):
+        return feedback(name, False, "pass the function itself, e.g. check_im2col_dilated(im2col_dilated)")
+    from ..conv import im2col
+
+    rng = np.random.default_rng(3)
+    for shape, (kh, kw), d in IM2COL_CASES:
+        x = rng.uniform(-1, 1, size=shape).astype(np.float32)
+        want = im2col(x, (kh, kw), dilation_rate=d)
+        try:
+            got = np.asarray(answer(x.copy(), kh, kw, d), dtype=np.float64)
+        except Exception as exc:  # the student's code failed
+            return feedback(name, False, f"your function raised {type(exc).__name__}: {exc}")
+        if got.shape != want.shape:
+            return feedback(name, False, f"for x {shape}, a {kh}x{kw} kernel and dilation {d} the result has shape "
+                                         f"{want.shape} (N, OH, OW, kh*kw*C) with OH = H - (kh - 1) * d; got {got.shape}")
+        if not np.allclose(got, want, atol=1e-6):
+            return feedback(name, False, "right shape, wrong values: with dilation d, neighbouring kernel taps "
+                                         "read pixels d apart; a row is ordered (p, q, c) like w.reshape(-1, F)")
+    return feedback(name, True, detail=f"{len(IM2COL_CASES)} cases, dilations 1-3.")

@@ -153,7 +153,7 @@ def check_beta_kl(answer: Any) -> bool:
 
 BETA_BOUND_CHOICES = {
     "a": "only beta = 1",
-    "b": "every beta >= 1 (beta = 1 gives the tightest of these bounds)",
+    "b": "every beta >= 1",
     "c": "every beta <= 1",
     "d": "every beta > 0",
 }

@@ -132,10 +132,11 @@ FLOOR_STATEMENTS = {
     "E": "Equal numbers of images matter only when the two sets have different class mixes.",
 }
 _FLOOR_TRUE = frozenset({"A", "B"})
-_FLOOR_HINTS = {
-    "C": "C: the floor must be measured at the generated set's size, because the distance depends on N.",
-    "D": "D: an interval shows how much the value moves with the images drawn; it does not remove bias.",
-    "E": "E: the small-N bias is there whatever the class mix.",
+#: Why each false statement is false (the solution explains these; the checker's hint names no letter).
+_FLOOR_WHY = {
+    "C": "the floor must be measured at the generated set's size, because the distance depends on N.",
+    "D": "an interval shows how much the value moves with the images drawn; it does not remove bias.",
+    "E": "the small-N bias is there whatever the class mix.",
 }
 
 
@@ -163,11 +164,14 @@ def check_fair_floor(answer: Any) -> bool:
                                      f"from {', '.join(FLOOR_STATEMENTS)}.")
     wrong = sorted(letters - _FLOOR_TRUE)
     missing = sorted(_FLOOR_TRUE - letters)
-    if wrong:
-        hint = " ".join(_FLOOR_HINTS[w] for w in wrong)
+    if wrong:  # no letter is named, so one try does not reveal the answer
+        hint = ("at least one statement you chose is false. For each, ask: does a bootstrap interval "
+                "move a value, or only show its spread? Does the distance depend on the number of images, "
+                "whatever the class mix?")
     elif missing:
         hint = f"{len(missing)} true statement(s) missing: think about the number of images and about what the judge has seen."
     else:
         hint = ""
     return feedback(name, letters == _FLOOR_TRUE, hint,
-                    detail="A and B: a fair floor uses as many images as the generated set, of digits the judge never saw.")
+                    detail="A and B: a fair floor uses as many images as the generated set, of digits the judge never saw. "
+                    + " ".join(f"{k}: {why}" for k, why in _FLOOR_WHY.items()))

@@ -117,7 +117,7 @@ def check_guidance_weight(answer: Any) -> bool:
     hints = {
         "b": "put w = 0 into eps_tilde = (1 + w) eps(x, y) - w eps(x, null): which prediction is left?",
         "c": "w = 0 leaves eps(x, y), the conditional prediction; and look at the Frechet distances "
-             "of the guidance sweep in section 6: do they keep falling?",
+             "of the guidance sweep in section 7: do they keep falling?",
         "d": "every w > 0 costs the same two network calls per step; what changes is the mix of the two predictions.",
     }
     return multiple_choice("guidance weight", answer, GUIDANCE_CHOICES, GUIDANCE_ANSWER, hints,

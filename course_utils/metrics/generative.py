@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-__all__ = ["frechet_distance", "frechet_distance_interval", "gaussian_frechet_distance", "feature_statistics"]
+__all__ = ["frechet_distance", "frechet_distance_at", "frechet_distance_interval", "gaussian_frechet_distance",
+           "feature_statistics"]
 
 #: Imaginary parts of (Sigma_a Sigma_b)^(1/2) below this fraction of its largest real
 #: diagonal entry are numerical noise and dropped; larger ones raise.
@@ -213,3 +214,50 @@ def frechet_distance_interval(
         draws[i] = _symmetric_frechet(mu_a, sigma_a, mu_b, sigma_b)
     low, mid, high = np.quantile(draws, [(1 - confidence) / 2, 0.5, (1 + confidence) / 2])
     return value, float(max(value + low - mid, 0.0)), float(value + high - mid)
+
+
+def frechet_distance_at(
+    features_a: np.ndarray,
+    features_b: np.ndarray,
+    n_target: float,
+    *,
+    sizes: tuple[int, ...] | None = None,
+    n_subsets: int = 20,
+    seed: int = 0,
+) -> float:
+    """The Frechet distance that ``n_target`` rows of set a would give against all of set b.
+
+    The distance of a finite sample is biased upwards, and to first order the bias falls like
+    1/N (Chong and Forsyth, 2020, extrapolate it to N = infinity the same way). So the mean
+    distance of random subsets of a (without replacement) of each size in ``sizes`` (default:
+    five sizes from half of N_a, at least D + 2, to N_a) against the whole of b is fitted by ``d(m) = d_inf + c / m``
+    in least squares, and ``d_inf + c / n_target`` is returned (``n_target=np.inf``: d_inf).
+    features_a (N_a, D), features_b (N_b, D); sizes must lie in [D + 2, N_a].
+    """
+    fa, fb = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if fa.ndim != 2 or fb.ndim != 2 or fa.shape[1] != fb.shape[1]:
+        raise ValueError(f"features_a and features_b must be (N, D) with the same D, got {fa.shape} and {fb.shape}")
+    if not n_target > 0:
+        raise ValueError(f"n_target must be > 0 (np.inf for the limit), got {n_target!r}")
+    n_a, d = fa.shape
+    if sizes is None:
+        sizes = tuple(sorted({int(round(v)) for v in np.linspace(max(n_a / 2, d + 2), n_a, 5)}))
+    sizes = tuple(int(m) for m in sizes)
+    if len(set(sizes)) < 2 or min(sizes) < d + 2 or max(sizes) > n_a:
+        raise ValueError(f"sizes must hold at least 2 different sizes in [{d + 2}, {n_a}] (D + 2 to N_a), got {sizes}")
+    if isinstance(n_subsets, bool) or int(n_subsets) != n_subsets or n_subsets < 1:
+        raise ValueError(f"n_subsets must be a positive integer, got {n_subsets!r}")
+    mu_b, sigma_b = feature_statistics(fb, name="features_b")
+    rng = np.random.default_rng(seed)
+    means = []
+    for m in sizes:
+        reps = 1 if m == n_a else int(n_subsets)
+        vals = []
+        for _ in range(reps):
+            idx = rng.choice(n_a, m, replace=False) if m < n_a else np.arange(n_a)
+            mu_a, sigma_a = feature_statistics(fa[idx], name="features_a")
+            vals.append(gaussian_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))
+        means.append(np.mean(vals))
+    design = np.c_[np.ones(len(sizes)), 1.0 / np.asarray(sizes, np.float64)]
+    d_inf, c = np.linalg.lstsq(design, np.asarray(means), rcond=None)[0]
+    return float(d_inf + (0.0 if np.isinf(n_target) else c / n_target))
