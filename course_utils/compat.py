@@ -146,43 +146,40 @@ def _block_layers() -> dict[str, type]:
     import keras
     import tensorflow as tf
 
+    class BlockLayer(keras.layers.Layer):
+        """Moves pixels between space and channels in ``block_size`` x ``block_size`` blocks (NHWC)."""
+
+        to_space = True  # depth_to_space; False: space_to_depth
+
+        def __init__(self, block_size: int = 2, **kwargs):
+            kwargs.setdefault("autocast", False)  # moves numbers only: keep the input's dtype, like the Keras op
+            super().__init__(**kwargs)
+            self.block_size = int(block_size)
+
+        def call(self, x):
+            op = tf.nn.depth_to_space if self.to_space else tf.nn.space_to_depth
+            return op(x, self.block_size)
+
+        def compute_output_spec(self, x):
+            (n, h, w, c), b = x.shape, self.block_size
+            grow = (lambda d: None if d is None else d * b) if self.to_space else (lambda d: None if d is None else d // b)
+            channels = c // (b * b) if self.to_space else c * b * b
+            return keras.KerasTensor((n, grow(h), grow(w), channels), dtype=x.dtype)
+
+        def get_config(self):
+            return {**super().get_config(), "block_size": self.block_size}
+
     @keras.saving.register_keras_serializable(package="course_utils")
-    class DepthToSpace(keras.layers.Layer):
+    class DepthToSpace(BlockLayer):
         """``tf.nn.depth_to_space`` as a layer: ``(N, H, W, b*b*C) -> (N, b*H, b*W, C)``."""
 
-        def __init__(self, block_size: int = 2, **kwargs):
-            kwargs.setdefault("autocast", False)  # moves numbers only: keep the input's dtype, like the Keras op
-            super().__init__(**kwargs)
-            self.block_size = int(block_size)
-
-        def call(self, x):
-            return tf.nn.depth_to_space(x, self.block_size)
-
-        def compute_output_spec(self, x):
-            s, b = x.shape, self.block_size
-            return keras.KerasTensor((s[0], None if s[1] is None else s[1] * b, None if s[2] is None else s[2] * b, s[3] // (b * b)), dtype=x.dtype)
-
-        def get_config(self):
-            return {**super().get_config(), "block_size": self.block_size}
+        to_space = True
 
     @keras.saving.register_keras_serializable(package="course_utils")
-    class SpaceToDepth(keras.layers.Layer):
+    class SpaceToDepth(BlockLayer):
         """``tf.nn.space_to_depth`` as a layer: ``(N, b*H, b*W, C) -> (N, H, W, b*b*C)``."""
 
-        def __init__(self, block_size: int = 2, **kwargs):
-            kwargs.setdefault("autocast", False)  # moves numbers only: keep the input's dtype, like the Keras op
-            super().__init__(**kwargs)
-            self.block_size = int(block_size)
-
-        def call(self, x):
-            return tf.nn.space_to_depth(x, self.block_size)
-
-        def compute_output_spec(self, x):
-            s, b = x.shape, self.block_size
-            return keras.KerasTensor((s[0], None if s[1] is None else s[1] // b, None if s[2] is None else s[2] // b, s[3] * b * b), dtype=x.dtype)
-
-        def get_config(self):
-            return {**super().get_config(), "block_size": self.block_size}
+        to_space = False
 
     return {"depth_to_space": DepthToSpace, "space_to_depth": SpaceToDepth}
 

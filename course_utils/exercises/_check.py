@@ -1,6 +1,26 @@
-"""The one-line feedback every exercise checker prints."""
+"""The one-line feedback every exercise checker prints, and how checkers read a number."""
 
 from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def number(answer: Any) -> float | None:
+    """``answer`` (a number, a one-element array or a numeric string) as a finite float, else ``None``."""
+    try:
+        value = float(np.asarray(answer, dtype=float).reshape(-1)[0]) if np.size(answer) == 1 else None
+    except (TypeError, ValueError):
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def whole_number(answer: Any) -> int | None:
+    """``answer`` as an int when it is a whole number (``3`` or ``3.0``), else ``None``."""
+    value = number(answer)
+    return int(value) if value is not None and value == int(value) else None
 
 
 def not_answered(name: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._check import feedback, not_answered
+from ._check import feedback, not_answered, whole_number
 
 #: Exercise 1: AlexNet's first layer - a 227x227 input, an 11x11 kernel, stride 4, 'valid'.
 OUTPUT_SIZE_QUESTION = {"n": 227, "k": 11, "stride": 4, "padding": "valid"}
@@ -18,15 +18,6 @@ PARAM_COUNT_QUESTION = {"input_shape": (64, 64, 16), "filters": 32, "kernel_size
 AVG_POOL_QUESTION = {"pool_size": 2, "channels": 3}
 #: Exercise 5: (input shape, kernel shape) pairs on which ``grad_w(x, g)`` is tried.
 WEIGHT_GRADIENT_CASES = (((7, 9), (3, 2)), ((6, 6), (1, 1)), ((5, 8), (4, 3)), ((8, 5), (2, 5)))
-
-
-def _number(answer) -> int | None:
-    """``answer`` as an int, or ``None`` when it is not a whole number."""
-    try:
-        value = float(np.asarray(answer).item())
-    except (TypeError, ValueError):
-        return None
-    return int(value) if np.isfinite(value) and value == int(value) else None
 
 
 def check_output_size(answer) -> bool:
@@ -40,7 +31,7 @@ def check_output_size(answer) -> bool:
     expected = conv_output_size(q["n"], q["k"], q["padding"], q["stride"])
     return feedback(
         name,
-        _number(answer) == expected,
+        whole_number(answer) == expected,
         hint="'valid' means no padding: floor((n - k) / s) + 1.",
         detail=f"({q['n']} - {q['k']}) // {q['stride']} + 1 = {expected}.",
     )
@@ -92,7 +83,7 @@ def check_param_count(answer) -> bool:
     q = PARAM_COUNT_QUESTION
     k, c, f = q["kernel_size"], q["input_shape"][-1], q["filters"]
     expected = k * k * c * f + f
-    got = _number(answer)
+    got = whole_number(answer)
     hint = "kernel_h * kernel_w * in_channels * filters + filters (one bias per filter)."
     if got == k * k * c * f:
         hint = "almost: do not forget the biases, one per filter."

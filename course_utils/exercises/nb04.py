@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._check import feedback, not_answered
+from ._check import feedback, not_answered, number
 
 # The transposed-convolution exercise: a Conv2DTranspose with this kernel, stride and padding
 # applied to an input of this height and width.
@@ -26,14 +26,6 @@ MASK_B = np.zeros((6, 6), dtype=np.uint8)
 MASK_B[2:5, 2:5] = 1
 
 
-def _number(answer: Any) -> float | None:
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if np.isfinite(value) else None
-
-
 def check_transposed_output_size(answer: Any) -> bool:
     """Height of ``Conv2DTranspose(kernel_size=5, strides=3, padding="valid")`` on a 9x9 input.
 
@@ -44,7 +36,7 @@ def check_transposed_output_size(answer: Any) -> bool:
         return not_answered(name)
     n, k, s = TRANSPOSED_INPUT, TRANSPOSED_KERNEL, TRANSPOSED_STRIDE
     expected = (n - 1) * s + k
-    value = _number(answer)
+    value = number(answer)
     ok = value is not None and value == expected
     hint = "with 'valid' padding each of the n inputs stamps a k-wide kernel every s pixels: (n - 1) * s + k."
     if value == n * s:
@@ -61,7 +53,7 @@ def check_iou_dice(answer: Any) -> bool:
     if answer is None:
         return not_answered(name)
     try:
-        iou, dice = (_number(v) for v in answer)
+        iou, dice = (number(v) for v in answer)
     except (TypeError, ValueError):
         return feedback(name, False, hint="give a pair (iou, dice), e.g. (0.5, 0.6).")
     inter = int(np.sum((MASK_A == 1) & (MASK_B == 1)))
@@ -93,7 +85,7 @@ def check_dice_from_iou(answer: Callable[[float], float] | None) -> bool:
         return feedback(name, False, hint="give a function, e.g. def dice_from_iou(iou): return ...")
     points = (0.0, 0.25, 0.5, 0.6, 0.9, 1.0)
     try:
-        got = [_number(answer(x)) for x in points]
+        got = [number(answer(x)) for x in points]
     except Exception as exc:  # a student's function may fail in any way
         return feedback(name, False, hint=f"your function raised {type(exc).__name__}: {exc}")
     ok = all(g is not None and abs(g - 2 * x / (1 + x)) < 1e-6 for g, x in zip(got, points))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._check import feedback, not_answered
+from ._check import feedback, not_answered, number
 
 __all__ = ["EER_GENUINE", "EER_IMPOSTOR", "RATE_GENUINE", "RATE_IMPOSTOR", "RATE_THRESHOLDS",
            "TRIPLET", "check_eer", "check_far_frr", "check_triplet_loss"]
@@ -22,14 +22,6 @@ RATE_IMPOSTOR = (0.6, 0.45, 0.35, 0.2, 0.1)
 RATE_THRESHOLDS = (0.3, 0.5, 0.7)
 
 
-def _number(answer) -> float | None:
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if np.isfinite(value) else None
-
-
 def check_eer(answer: float | None) -> bool:
     """The equal error rate of the scores :data:`EER_GENUINE` / :data:`EER_IMPOSTOR` (accept
     ``score >= t``), as a fraction (0.25, not 25)."""
@@ -40,7 +32,7 @@ def check_eer(answer: float | None) -> bool:
 
     labels = [1] * len(EER_GENUINE) + [0] * len(EER_IMPOSTOR)
     expected = eer(labels, EER_GENUINE + EER_IMPOSTOR).rate
-    value = _number(answer)
+    value = number(answer)
     ok = value is not None and abs(value - expected) <= 1e-3
     hint = ("lower the threshold through the sorted scores and write FAR (impostors accepted / 4) "
             "and FRR (genuine rejected / 4) at each step; the EER is where they are equal.")
@@ -62,7 +54,7 @@ def check_triplet_loss(answer: float | None) -> bool:
         return not_answered(name)
     t = TRIPLET
     expected = triplet_loss_value(t["anchor"], t["positive"], t["negative"], t["margin"])
-    value = _number(answer)
+    value = number(answer)
     ok = value is not None and abs(value - expected) <= 1e-3
     hint = "||a - p||^2 and ||a - n||^2 are sums of squared coordinate differences (no square root)."
     if value is not None and abs(value) <= 1e-9:

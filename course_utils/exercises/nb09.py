@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._check import feedback, multiple_choice, not_answered
+from ._check import feedback, multiple_choice, not_answered, number
 
 __all__ = [
     "DDIM_STEP",
@@ -32,14 +32,6 @@ SCHEDULE = {"T": 5, "beta_1": 0.1, "beta_T": 0.5, "t": 3}
 DDIM_STEP = {"x_t": 0.5, "eps_hat": 0.2, "alpha_bar_t": 0.64, "alpha_bar_prev": 0.81}
 
 
-def _number(answer: Any) -> float | None:
-    try:
-        value = float(np.asarray(answer, dtype=float).reshape(-1)[0]) if np.size(answer) == 1 else None
-    except (TypeError, ValueError):
-        return None
-    return value if value is not None and math.isfinite(value) else None
-
-
 def _alpha_bar_expected() -> tuple[float, np.ndarray]:
     s = SCHEDULE
     betas = np.linspace(s["beta_1"], s["beta_T"], s["T"])
@@ -51,7 +43,7 @@ def check_alpha_bar(answer: Any) -> bool:
     name = "alpha_bar of a schedule"
     if answer is None:
         return not_answered(name)
-    value = _number(answer)
+    value = number(answer)
     if value is None:
         return feedback(name, False, "give one number between 0 and 1.")
     expected, betas = _alpha_bar_expected()
@@ -80,7 +72,7 @@ def check_ddim_update(answer: Any) -> bool:
     name = "DDIM update"
     if answer is None:
         return not_answered(name)
-    value = _number(answer)
+    value = number(answer)
     if value is None:
         return feedback(name, False, "give one number: x at the earlier (less noisy) step.")
     expected, x0 = _ddim_expected()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics.text import modified_precision, sentence_bleu
-from ._check import feedback, not_answered
+from ._check import feedback, not_answered, number
 
 __all__ = ["BLEU_PAIR", "LSTM_LAYER", "SCALAR_RNN", "bptt_gradient", "check_bleu", "check_bptt_gradient",
            "check_lstm_layer"]
@@ -29,14 +29,6 @@ SCALAR_RNN = {"w": 0.5, "u": 0.8, "x": (1.0, 0.5, -1.0), "y": 0.2}
 #: Exercise 3: a generated caption and its reference.
 BLEU_PAIR = {"candidate": "a red square to the left of a blue square",
              "reference": "a red circle to the left of a blue square"}
-
-
-def _number(answer: Any) -> float | None:
-    try:
-        value = float(np.asarray(answer, dtype=float).reshape(-1)[0]) if np.size(answer) == 1 else None
-    except (TypeError, ValueError):
-        return None
-    return value if value is not None and math.isfinite(value) else None
 
 
 def _lstm_expected() -> tuple[tuple[int, ...], int]:
@@ -67,7 +59,7 @@ def check_lstm_layer(answer: Any) -> bool:
     except (TypeError, ValueError):
         return feedback(name, False, "answer with a pair (output_shape, n_params), e.g. ((10, 8), 1234).")
     shape = _shape(shape)
-    params = _number(params)
+    params = number(params)
     if shape is None or params is None:
         return feedback(name, False, "answer with a pair (output_shape, n_params), e.g. ((10, 8), 1234).")
     expected_shape, expected_params = _lstm_expected()
@@ -117,7 +109,7 @@ def check_bptt_gradient(answer: Any) -> bool:
     name = "BPTT by hand"
     if answer is None:
         return not_answered(name)
-    value = _number(answer)
+    value = number(answer)
     if value is None:
         return feedback(name, False, "give one number: dL/du.")
     s = SCALAR_RNN
@@ -143,7 +135,7 @@ def check_bleu(answer: Any) -> bool:
     name = "BLEU of a caption pair"
     if answer is None:
         return not_answered(name)
-    value = _number(answer)
+    value = number(answer)
     if value is None:
         return feedback(name, False, "give one number between 0 and 1.")
     cand, ref = BLEU_PAIR["candidate"], BLEU_PAIR["reference"]
