@@ -55,6 +55,31 @@ def parse_devices(spec: str | None) -> list[str] | None:
     return names
 
 
+def split_cpu(devices: str | None = None) -> int:
+    """Split the CPU into logical devices when ``COURSE_DEVICES`` names ``CPU:1`` or higher.
+
+    ``MirroredStrategy`` over ``"CPU:0,CPU:1"`` needs TensorFlow to see two CPU devices, which it
+    does only if told before it starts; :func:`course_utils.setup` calls this first. Returns the
+    number of logical CPU devices made (0: nothing to do). Raises ``RuntimeError`` if TensorFlow
+    has already started and sees fewer devices than asked for.
+    """
+    names = parse_devices(devices if devices is not None else os.environ.get(DEVICES_ENV)) or []
+    cpus = [int(n.rsplit(":", 1)[1]) for n in names if ":CPU:" in n]
+    if not cpus or max(cpus) == 0:
+        return 0
+    import tensorflow as tf
+
+    wanted = max(cpus) + 1
+    [cpu] = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * wanted)
+    except RuntimeError:  # TensorFlow has started: fine if the devices are already there
+        if len(tf.config.list_logical_devices("CPU")) < wanted:
+            raise RuntimeError(f"{DEVICES_ENV} names CPU:{wanted - 1}, but TensorFlow started with fewer CPU "
+                               "devices: set it before the first TensorFlow call (restart the kernel)") from None
+    return wanted
+
+
 def strategy(devices: str | None = None):
     """The course's ``tf.distribute`` strategy: see the module docstring.
 

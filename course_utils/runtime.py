@@ -250,6 +250,9 @@ def setup(
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
+        from .distribute import split_cpu
+
+        split_cpu()  # COURSE_DEVICES="CPU:0,CPU:1": logical CPU devices, before TensorFlow starts
         if gpus is None:
             gpus = detect_gpus()
     gpus = tuple(gpus)
