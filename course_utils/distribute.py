@@ -116,6 +116,55 @@ def global_batch(per_replica: int, strat: Any = None) -> int:
     return per_replica * replicas(strat)
 
 
+_AGREEING_LSO: Any = None
+
+
+def _agreeing_loss_scale_optimizer() -> type:
+    """``keras.optimizers.LossScaleOptimizer`` whose replicas agree on whether a step overflowed."""
+    global _AGREEING_LSO
+    if _AGREEING_LSO is None:
+        import keras
+        import tensorflow as tf
+
+        @keras.saving.register_keras_serializable(package="course_utils")
+        class ReplicaLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+            """Skips a step on every replica when the gradients of any replica are not finite.
+
+            Keras's ``LossScaleOptimizer`` checks each replica's own gradients before they are
+            summed, so one replica can apply a step that another skips; with a VAE under
+            ``mixed_float16`` on two devices that put NaN into the weights (tests/test_distribute.py).
+            """
+
+            def check_finite(self, grads):
+                finite = super().check_finite(grads)
+                context = tf.distribute.get_replica_context()
+                if context is None or context.num_replicas_in_sync == 1:
+                    return finite
+                not_finite = context.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, "float32"))
+                return not_finite < 0.5
+
+        _AGREEING_LSO = ReplicaLossScaleOptimizer
+    return _AGREEING_LSO
+
+
+def optimizer(inner: Any, strat: Any = None) -> Any:
+    """The optimizer to compile with: ``inner`` itself, except under ``mixed_float16`` on several replicas.
+
+    There it is wrapped in a loss-scale optimizer whose replicas agree on skipping a step that
+    overflowed (Keras would wrap ``inner`` in its own ``LossScaleOptimizer``, which lets them
+    disagree). Call it inside ``strategy.scope()``.
+    """
+    import keras
+
+    if not isinstance(inner, keras.optimizers.Optimizer):
+        raise ValueError(f"inner must be a keras.optimizers.Optimizer, got {type(inner).__name__}")
+    if keras.mixed_precision.global_policy().name != "mixed_float16" or replicas(strat) == 1:
+        return inner
+    if isinstance(inner, keras.optimizers.LossScaleOptimizer):
+        raise ValueError("inner must be the optimizer to wrap, not a LossScaleOptimizer")
+    return _agreeing_loss_scale_optimizer()(inner)
+
+
 def describe(strat: Any = None) -> str:
     """One line: the strategy's class and its devices, e.g. ``MirroredStrategy on 2 devices (GPU:0, GPU:1)``."""
     import tensorflow as tf

@@ -24,7 +24,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("paths",),
     ("compat",),
     ("report",),
-    ("runtime", "distribute"),
+    ("distribute",),
+    ("runtime",),
     ("",),
     # what the notebooks teach: maths and metrics written from scratch
     ("boxes", "conv", "degrade", "diffusion", "shapes", "viz",
