@@ -2,7 +2,8 @@
 
 Students do not run the course the way nbval does (CPU, float32, default parameters). On Colab's
 GPU the course runs under ``mixed_float16``; a parameters cell offers other datasets and a photo
-of one's own. Each of those paths runs here, in ``test`` mode, through the headless runner
+of one's own; a lab machine may have several GPUs (two logical CPU devices stand in for them here).
+Each of those paths runs here, in ``test`` mode, through the headless runner
 (``python -m course_utils run``), and must end with status ok and sane recorded metrics.
 
 CPUs execute the same Keras dtype paths as a GPU under ``mixed_float16`` (float16 compute with
@@ -33,7 +34,13 @@ SWITCHES = [
     ("04", "float32", {"USE_PETS": True}),
     ("07", "float32", {"OWN_IMAGE": "<own photo>"}),
     ("08", "float32", {"DATASET": "lfw"}),
+    # Several GPUs, as two logical CPU devices: one notebook that trains with fit, and 05, whose
+    # VAE has its own train_step. COURSE_DEVICES goes to the environment, not the parameters cell.
+    ("02", "mixed_float16", {"COURSE_DEVICES": "CPU:0,CPU:1"}),
+    ("05", "mixed_float16", {"COURSE_DEVICES": "CPU:0,CPU:1"}),
 ]
+#: Keys of a case's dict that set an environment variable of the run instead of a parameter.
+ENV_KEYS = {"COURSE_DEVICES"}
 MATRIX = [(name[:2], "mixed_float16", {}) for name in NOTEBOOKS] + SWITCHES
 #: ``COURSE_PATHS=oldest`` (``make test-oldest``, with requirements-oldest.txt installed): every
 #: notebook once, as a Colab GPU runs it with Colab's own older TensorFlow and Keras, under
@@ -138,6 +145,8 @@ SWITCH_CHECKS = {
     ("04", "USE_PETS", True): {"data": lambda v: str(v).startswith("Oxford-IIIT Pets")},
     ("07", "OWN_IMAGE", "<own photo>"): {"own_image": lambda v: v == "my photo.jpg"},
     ("08", "DATASET", "lfw"): {"data_source": lambda v: v == "mnist-t10k"},  # offline: the digits stand in
+    ("02", "COURSE_DEVICES", "CPU:0,CPU:1"): {"replicas": lambda v: v == 2},  # MirroredStrategy's copies
+    ("05", "COURSE_DEVICES", "CPU:0,CPU:1"): {"replicas": lambda v: v == 2},
 }
 
 #: The matrix runs every case in the fixture of the first test, so that test's time limit covers
@@ -173,7 +182,11 @@ def own_photo(tmp_path_factory) -> Path:
 
 
 def _params(given: dict, own_photo: Path) -> dict:
-    return {k: (str(own_photo) if v == "<own photo>" else v) for k, v in given.items()}
+    return {k: (str(own_photo) if v == "<own photo>" else v) for k, v in given.items() if k not in ENV_KEYS}
+
+
+def _env(given: dict) -> dict:
+    return {**THREADS, **{k: v for k, v in given.items() if k in ENV_KEYS}}
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +207,7 @@ def matrix_results(own_photo) -> dict[str, runner.Result]:
             [path] = runner.resolve([name])
             out[_id((name, precision, given))] = runner.run_notebook(
                 path, "test", precision=precision, parameters=_params(given, own_photo),
-                timeout=600, env=THREADS,
+                timeout=600, env=_env(given),
             )
         return out
 
@@ -230,7 +243,8 @@ def test_matrix_covers_every_notebook_and_switch():
     mixed = {name for name, precision, _ in MATRIX if precision == "mixed_float16"}
     assert mixed == {n[:2] for n in NOTEBOOKS}
     switched = {(name, key) for name, _, params in SWITCHES for key in params}
-    assert {("02", "DATASET"), ("04", "USE_PETS"), ("07", "OWN_IMAGE"), ("08", "DATASET")} <= switched
+    assert {("02", "DATASET"), ("04", "USE_PETS"), ("07", "OWN_IMAGE"), ("08", "DATASET"),
+            ("02", "COURSE_DEVICES"), ("05", "COURSE_DEVICES")} <= switched
     assert set(SANITY) <= {n[:2] for n in NOTEBOOKS}
     assert {(n, k, v) for n, _, p in SWITCHES for k, v in p.items()} == set(SWITCH_CHECKS)
     assert np.all([isinstance(p, dict) for _, _, p in MATRIX])
