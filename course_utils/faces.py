@@ -303,7 +303,12 @@ def similarity_transform(src, dst) -> np.ndarray:
     ``x' = a x - b y + t_x``, ``y' = b x + a y + t_y`` (scale ``sqrt(a^2 + b^2)``, angle
     ``atan2(b, a)``), every point gives two linear equations in ``(a, b, t_x, t_y)``, solved by
     least squares. Returns the 3x3 homogeneous matrix ``[[a, -b, t_x], [b, a, t_y], [0, 0, 1]]``,
-    the same as ``skimage.transform.SimilarityTransform`` estimated from the same points.
+    the same as ``skimage.transform.SimilarityTransform`` estimated from the same points. That
+    estimate is Umeyama's (1991) closed-form least-squares similarity; in 2-D every similarity
+    without reflection is this matrix for some ``(a, b)``, linear in ``(a, b, t_x, t_y)``, so the
+    linear least-squares optimum over these four numbers is the same optimum (S. Umeyama,
+    "Least-squares estimation of transformation parameters between two point patterns",
+    IEEE TPAMI 13(4):376-380, 1991).
     """
     s, d = _points(src, "src"), _points(dst, "dst")
     if s.shape != d.shape:

@@ -100,7 +100,13 @@ SANITY = {
            **{k: lambda v: isinstance(v, list) and len(v) == 2 and all(map(_in_unit_interval, v)) and v[0] <= v[1]
               for k in ("verification_auc_interval", "open_set_auc_interval")},
            "scrambled_face_hit_rate": _in_unit_interval, "background_crop_hit_rate": _in_unit_interval,
-           "astronaut_face_iou": _in_unit_interval},
+           "astronaut_face_iou": _in_unit_interval,
+           "open_set_tries_val": lambda v: isinstance(v, dict) and len(v) == 7
+           and all(map(_in_unit_interval, v.values())),
+           "open_set_chosen": lambda v: v in ("softmax", "softmax_aug", "softmax_early", "triplet", "triplet_aug",
+                                              "triplet_256", "arcface"),
+           "open_set_chosen_test_auc": _in_unit_interval,
+           "replicas": lambda v: isinstance(v, int) and v >= 1},
     "09": {"final_train_loss": _positive, "train_steps": lambda v: isinstance(v, int) and 0 < v <= 20,
            "frechet_distance": _positive, "frechet_distance_real": _positive,
            "frechet_distance_ci": lambda v: isinstance(v, list) and len(v) == 2 and all(map(_finite, v))
