@@ -15,7 +15,7 @@ The rules, in the order they are tried for each cell:
    heading (and no ``## ``) starts a ``subslide``.
 4. Housekeeping code is ``skip``: the Colab setup cell, the cell that calls
    ``course_utils.setup(`` (imports and the summary line), the cell tagged ``parameters``, and
-   the exercises' answer stubs (code starting ``answer = None``).
+   the exercises' answer stubs (code with a line ``answer = None``).
 5. A long derivation, a markdown cell without a heading that has at least
    :data:`DERIVATION_BLOCKS` display equations (``$$ ... $$``) or more than
    :data:`LONG_MARKDOWN_LINES` source lines, is ``notes``: the lecturer says it, the slide shows
@@ -132,7 +132,7 @@ def _is_housekeeping(cell: Any) -> bool:
         source.startswith(colab.SETUP_MARKER)
         or "course_utils.setup(" in source
         or "parameters" in tags
-        or source.lstrip().startswith("answer = None")
+        or re.search(r"^answer = None\b", source, re.MULTILINE) is not None
     )
 
 

@@ -55,7 +55,7 @@ def course_notebook():
         new_markdown_cell("$$a$$\n\n$$b$$\n\n$$c$$\n\nthree equations"),     # 10 notes
         _printing("print(table)", 60),                                       # 11 subslide (too tall to add)
         new_markdown_cell("## Exercises\n\n**1.** Do it."),                 # 12 slide
-        new_code_cell("answer = None  # your answer here"),                  # 13 skip
+        new_code_cell("print(DATA)\nanswer = None  # your answer here"),   # 13 skip
         new_markdown_cell("## Solutions"),                                   # 14 slide
         new_code_cell("answer = 3"),                                         # 15 skip
         new_markdown_cell("**1.** Because."),                                # 16 notes
