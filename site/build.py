@@ -98,6 +98,8 @@ def build_slides(out: Path) -> list[Path]:
     config.SlidesExporter.reveal_height = "720"
     config.SlidesExporter.reveal_scroll = True
     config.SlidesExporter.reveal_number = "c/t"
+    config.SlidesExporter.exclude_input_prompt = True  # the width goes to the code
+    config.SlidesExporter.exclude_output_prompt = True
     config.SlidesExporter.mathjax_url = f"lib/mathjax/MathJax.js?config={MATHJAX_CONFIG},Safe"
     config.SlidesExporter.require_js_url = "lib/require.js"
     config.SlidesExporter.jquery_url = "lib/jquery.min.js"
