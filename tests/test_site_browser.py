@@ -8,7 +8,8 @@ routed: one for an address other than 127.0.0.1 is refused and fails the test.
 
 Checked: the home page, every notebook page and one deck load with no console error; every
 ``<img>`` has loaded; maths is typeset (MathJax's output elements present, no raw ``$$`` or
-``\\[`` left in the text); the deck advances with ArrowRight and Space. Screenshots of one notebook
+``\\[`` left in the text); the deck advances with ArrowRight and Space,
+and it has speaker notes, which ``s`` opens in the speaker view. Screenshots of one notebook
 page and one slide go to the test's ``tmp_path`` and are copied to ``build/screenshots``.
 
 Skips: without Sphinx, nbconvert or Playwright (``make test-oldest`` installs only the oldest
@@ -119,12 +120,18 @@ class Page:
     def __init__(self, context, url: str):
         self.errors: list[str] = []
         self.page = context.new_page()
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} {r.failure}"))
         response = self.page.goto(url, wait_until="load")
         assert response is not None and response.ok, f"{url}: {response and response.status}"
         self.page.wait_for_load_state("networkidle")
+
+    def _console(self, message) -> None:
+        # The browser asks for /favicon.ico by itself (here when the speaker view opens); the
+        # site has none and its 404 is no fault of a page.
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            self.errors.append(f"console: {message.text} ({message.location.get('url')})")
 
     def typeset(self) -> None:
         """Wait until MathJax 2 has typeset everything it was asked to (if the page loads it)."""
@@ -229,5 +236,11 @@ def test_a_deck_advances_with_the_keyboard(browser, server, tmp_path):
     for folder in _shots_dir(tmp_path):
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(folder / f"slide_{DECK}.png"))
+    assert page.locator("aside.notes").count() > 0, "no speaker notes in the deck"
+    with context.expect_page(timeout=15_000) as opened:  # `s` opens the speaker view
+        page.keyboard.press("s")
+    speaker = opened.value
+    speaker.wait_for_selector("#current-slide iframe", state="attached", timeout=15_000)
+    speaker.close()
     assert deck.errors == [], deck.errors
     assert outside == [], f"requests that left 127.0.0.1: {outside[:5]}"

@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 missing = [m for m in ("sphinx", "myst_nb") if importlib.util.find_spec(m) is None]
 pytestmark = pytest.mark.skipif(bool(missing), reason=f"site packages not installed: {missing}")
 
-sys.path.insert(0, str(ROOT / "site"))
-import build  # noqa: E402  (site/build.py)
+# site/build.py, under a name no installed package has (PyPI's `build` may be installed).
+_spec = importlib.util.spec_from_file_location("course_site_build", ROOT / "site" / "build.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
 
 
 def test_a_notebook_missing_from_the_toc_fails(tmp_path, monkeypatch):
