@@ -14,7 +14,7 @@ OLD_VENV  ?= .venv-oldest
 OLD_PY    := $(OLD_VENV)/bin/python
 OLD_STAMP := $(OLD_VENV)/.installed
 
-.PHONY: lab test test-oldest unit run setup weights clean-venv
+.PHONY: lab test test-oldest unit run setup weights clean-venv slides site
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,27 @@ setup: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-# Unit tests, notebook lint, then nbval over every notebook in test mode.
-test: $(STAMP)
+# What the static slides and the site load in the browser (reveal.js, MathJax, require.js,
+# jQuery): the npm packages pinned in site/package.json, installed here, never a CDN.
+VENDOR       := build/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+$(VENDOR_STAMP): site/package.json
+	mkdir -p $(VENDOR)
+	cp site/package.json $(VENDOR)/package.json
+	cd $(VENDOR) && npm install --no-audit --no-fund --ignore-scripts --no-package-lock --loglevel=error
+	touch $(VENDOR_STAMP)
+
+# Unit tests, notebook lint, the site and slides in a browser, then nbval over every notebook.
+test: $(STAMP) $(VENDOR_STAMP)
 	COURSE_MODE=test $(PY) -m pytest
+
+# One reveal.js deck per notebook from the stored outputs: build/slides/NN_name.slides.html.
+slides: $(STAMP) $(VENDOR_STAMP)
+	$(PY) site/build.py slides
+
+# The course website from the stored outputs (nothing executes): build/site/index.html.
+site: slides
+	$(PY) site/build.py site
 
 $(OLD_PY):
 	$(PYTHON) -m venv $(OLD_VENV)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m course_utils run ...`` (see ``course_utils.runner``)."""
+"""Command line: ``python -m course_utils run|colab|slides ...`` (see ``runner``, ``colab``, ``slides``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ commands:
   run     run notebooks headlessly: python -m course_utils run [--mode M] [--precision P]
           [-p NAME=VALUE ...] [NOTEBOOK ...] [--inplace] [--json PATH]
   colab   rewrite the notebooks' Colab setup cells and README badges from pyproject.toml
+  slides  write every notebook's slide metadata from its structure (course_utils.slides);
+          python -m course_utils slides --check [NOTEBOOK ...] lists what differs, exits 1
 """
 
 
@@ -32,6 +34,17 @@ def main(argv: list[str] | None = None) -> int:
         for path in sync():
             print(f"updated {path}")
         return 0
+    if command == "slides":
+        if rest and rest[0] in {"-h", "--help"}:
+            print(USAGE)
+            return 0
+        from .slides import main as slides_main
+
+        try:
+            return slides_main(rest)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

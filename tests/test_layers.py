@@ -54,6 +54,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("recipes",),
     # command lines
     ("colab", "pretrain", "runner"),
+    ("slides",),  # reads the Colab setup cell's marker from colab
     ("__main__",),
 ]
 

@@ -2,7 +2,8 @@
 
 Checks valid nbformat, stored outputs from a clean run (execution counts 1..N, no
 errors), the required sections, one ``parameters`` cell, checked cells, the Colab setup
-cell, no absolute paths and no ``pip`` outside the Colab guard.
+cell, no absolute paths, no ``pip`` outside the Colab guard, and the slide metadata that
+``python -m course_utils slides`` writes (see ``course_utils.slides``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import colab
+from course_utils import colab, slides
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -119,3 +120,12 @@ def test_no_absolute_paths_or_unguarded_pip(notebook):
                 continue
             text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
             assert str(ROOT) not in text, f"{path.name} cell {i}: output shows this machine's path"
+
+
+def test_slide_metadata(notebook):
+    path, nb = notebook
+    found = slides.problems(nb, path.name)
+    assert not found, (
+        f"{path.name}: slide metadata missing or out of date in {len(found)} place(s); run "
+        "`python -m course_utils slides` (rules in course_utils/slides.py):\n" + "\n".join(found[:10])
+    )
