@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "site" / "live_times.json"
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lecturers import _seconds as _cell_seconds  # noqa: E402  (site/ is not a package)
+
+
 def _seconds(cell) -> float | None:
-    ex = cell.get("metadata", {}).get("execution", {})
-    start, end = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
-    if not (start and end):
-        return None
-    parse = lambda s: dt.datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
-    return round((parse(end) - parse(start)).total_seconds(), 2)
+    seconds = _cell_seconds(cell)
+    return None if seconds is None else round(seconds, 2)
 
 
 def measure(path: Path) -> dict:
