@@ -14,7 +14,7 @@ OLD_VENV  ?= .venv-oldest
 OLD_PY    := $(OLD_VENV)/bin/python
 OLD_STAMP := $(OLD_VENV)/.installed
 
-.PHONY: lab test test-oldest unit run setup weights clean-venv slides site
+.PHONY: lab test test-oldest test-full unit run setup weights clean-venv slides site
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,13 @@ $(OLD_STAMP): requirements-oldest.txt pyproject.toml | $(OLD_PY)
 test-oldest: $(OLD_STAMP)
 	COURSE_MODE=test $(OLD_PY) -m pytest tests --ignore=tests/test_paths.py -p no:nbval -o addopts="-p no:cacheprovider -ra"
 	COURSE_MODE=test COURSE_PATHS=oldest $(OLD_PY) -m pytest tests/test_paths.py -p no:nbval -o addopts="-p no:cacheprovider -ra"
+
+# The full-mode smoke (README, "Full mode: what it costs"): every notebook, or those in NB, in full
+# mode under mixed_float16 with full-size data, models and evaluations and only the training cut
+# short. One to two hours on two CPU cores, so CI does not run it; run it before changing a
+# full-mode size, e.g. make test-full NB="05 09".
+test-full: $(STAMP)
+	COURSE_PATHS=full COURSE_PATHS_NB="$(NB)" $(PY) -m pytest tests/test_paths.py -p no:nbval -o addopts="-p no:cacheprovider -ra"
 
 # Only the unit tests and the lint (neither nbval nor the path matrix runs a notebook).
 unit: $(STAMP)

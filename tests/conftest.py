@@ -72,7 +72,7 @@ def pytest_terminal_summary(terminalreporter):
     from course_utils import runner
 
     width = max(len(r.name) for r in results)
-    terminalreporter.section("path matrix (test mode)")
+    terminalreporter.section(f"path matrix ({results[0].mode} mode)")
     terminalreporter.write_line(runner.header(width))
     for result in results:
         terminalreporter.write_line(runner.format_row(result, width))

@@ -10,12 +10,19 @@ CPUs execute the same Keras dtype paths as a GPU under ``mixed_float16`` (float1
 float32 variables), so dtype mix-ups and missing casts fail here as they would on Colab. The runs
 inherit the suite's TF_ENABLE_ONEDNN_OPTS=0 (conftest.py): oneDNN's float16 CPU kernels are about
 100 times slower than TensorFlow's default ones.
+
+``COURSE_PATHS=full`` (``make test-full``) runs the path a Colab GPU takes by default instead: the
+*full-mode smoke*, every notebook in ``full`` mode under ``mixed_float16`` with its full-size data,
+models and evaluations, and only its training cut short through ``-p`` (:data:`FULL_SMOKE`). On two
+CPU cores it takes one to two hours (README, "Full mode: what it costs"), far beyond CI's budget,
+so CI runs only :func:`test_full_smoke_cuts_only_training`, which keeps the cuts honest.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,15 +49,48 @@ SWITCHES = [
 #: Keys of a case's dict that set an environment variable of the run instead of a parameter.
 ENV_KEYS = {"COURSE_DEVICES"}
 MATRIX = [(name[:2], "mixed_float16", {}) for name in NOTEBOOKS] + SWITCHES
-#: ``COURSE_PATHS=oldest`` (``make test-oldest``, with requirements-oldest.txt installed): every
-#: notebook once, as a Colab GPU runs it with Colab's own older TensorFlow and Keras, under
-#: mixed_float16 with its default parameters. The switches and nbval's output comparison run
-#: with the newest set only.
+#: The full-mode smoke: per notebook, the ``-p`` overrides that cut ONLY its training length
+#: (epochs, optimiser steps, mining rounds) in ``full`` mode. Data sizes, model sizes and every
+#: evaluation keep their full-mode values, so a full-size data path, model or evaluation that
+#: breaks or is sized beyond reason shows there. Offline, "full-size data" is the fallback each
+#: loader returns (for MNIST-shaped work: 8,000 / 2,000 digits).
+FULL_SMOKE: dict[str, dict] = {
+    "00": {},  # trains nothing
+    "01": {},  # trains nothing
+    "02": {"EPOCHS": 1, "TRAIN_STEPS": 20, "COMPARE_EPOCHS": 1, "COMPARE_STEPS": 8,
+           "OVERFIT_EPOCHS": 2, "TRANSFER_EPOCHS": 1},
+    "03": {"EPOCHS": 1},
+    "04": {"EPOCHS_FCN": 1, "EPOCHS_UNET": 1},
+    "05": {"AE_STEPS": 1, "VAE_STEPS": 1, "VAE2D_STEPS": 1, "BETA_STEPS": 1},  # 1 epoch each (the floor)
+    "06": {"GAN_STEPS": 16, "BAD_STEPS": 8, "CGAN_STEPS": 8},
+    "07": {"DN_STEPS": 3, "SR_STEPS": 3, "INP_STEPS": 3},
+    "08": {"DET_EPOCHS": 1, "MINING_ROUNDS": 1, "EMB_EPOCHS": 1},
+    "09": {"TRAIN_STEPS": 8, "COND_STEPS": 3, "VAE_STEPS": 20},  # VAE_STEPS: 1 epoch (the floor)
+    "10": {"EPOCHS": 1, "PIXEL_EPOCHS": 1, "VIDEO_EPOCHS": 1, "CAPTION_EPOCHS": 1},
+    "11": {"EPOCHS": 1},
+}
+#: The full-mode smoke never reaches the internet, even where there is one: downloads go to a
+#: closed local port and are refused at once, so every loader takes its offline fallback and a run
+#: costs the same on every machine. A dataset already in data/cache or COURSE_DATA_DIR is used.
+OFFLINE_ENV = {"COURSE_DATA_MIRROR": "http://127.0.0.1:9/"}
+
+#: ``COURSE_PATHS``: ``all`` (``make test``): the matrix above, in test mode. ``oldest``
+#: (``make test-oldest``, with requirements-oldest.txt installed): every notebook once, as a Colab
+#: GPU runs it with Colab's own older TensorFlow and Keras, under mixed_float16 with its default
+#: parameters; the switches and nbval's output comparison run with the newest set only. ``full``
+#: (``make test-full``): the full-mode smoke. ``COURSE_PATHS_NB`` (``make test-full NB="02 07"``)
+#: keeps only the notebooks it names.
 PATH_SET = os.environ.get("COURSE_PATHS", "all")
-if PATH_SET not in ("all", "oldest"):
-    raise ValueError(f"COURSE_PATHS must be 'all' or 'oldest', got {PATH_SET!r}")
+if PATH_SET not in ("all", "oldest", "full"):
+    raise ValueError(f"COURSE_PATHS must be 'all', 'oldest' or 'full', got {PATH_SET!r}")
+MODE = "full" if PATH_SET == "full" else "test"
 if PATH_SET == "oldest":
     MATRIX = [(name[:2], "mixed_float16", {}) for name in NOTEBOOKS]
+elif PATH_SET == "full":
+    MATRIX = [(name[:2], "mixed_float16", FULL_SMOKE[name[:2]]) for name in NOTEBOOKS]
+if os.environ.get("COURSE_PATHS_NB", "").split():
+    wanted = {n[:2] for n in os.environ["COURSE_PATHS_NB"].split()}
+    MATRIX = [case for case in MATRIX if case[0] in wanted]
 
 
 def _in_unit_interval(value) -> bool:
@@ -143,6 +183,13 @@ SANITY = {
            "psnr_inpaint_train_holes": _finite, "psnr_inpaint_large_holes": _finite},
 }
 
+#: Per mode: the checks of :data:`SANITY` that differ in that mode. In the full smoke 02 trains
+#: one whole epoch (its step cap never cuts below one epoch): 107 steps on the offline digits.
+MODE_SANITY = {
+    "full": {"00": {"mode": lambda v: v == "full"},
+             "02": {"train_steps": lambda v: isinstance(v, int) and 0 < v <= 1_000}},
+}
+
 #: Per switch: what the notebook must report about the data that ran (offline: the fallback).
 SWITCH_CHECKS = {
     ("02", "DATASET", "fashion_mnist"): {"n_classes": lambda v: v == 10},
@@ -156,9 +203,12 @@ SWITCH_CHECKS = {
 }
 
 #: The matrix runs every case in the fixture of the first test, so that test's time limit covers
-#: all of them (about 15 runs of at most 90 s each, two at a time); the suite's 900 s would be too
-#: tight on a loaded machine.
-pytestmark = pytest.mark.timeout(2400)
+#: all of them (about 19 runs of at most 90 s each, two at a time); the suite's 900 s would be too
+#: tight on a loaded machine. The full smoke's 12 runs take one to two hours on two cores.
+pytestmark = pytest.mark.timeout(2400 if MODE == "test" else 4 * 3600)
+#: nbclient's limit per cell: a full-smoke cell (one epoch over full-size data, 09's sampling
+#: sweeps) may take most of an hour on a CPU.
+CELL_TIMEOUT = {"test": 600, "full": 3600}
 
 #: Filled as the runs finish; printed as a table at the end of the session (conftest.py).
 RESULTS: list[runner.Result] = []
@@ -172,6 +222,8 @@ THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NU
 
 def _id(case) -> str:
     name, precision, params = case
+    if MODE == "full":  # the full-mode smoke: its parameters are FULL_SMOKE's
+        return f"{name}-full-smoke-{precision}"
     given = ",".join(f"{k}={v}" for k, v in params.items())
     return f"{name}-{precision}" + (f"-{given}" if given else "")
 
@@ -192,12 +244,13 @@ def _params(given: dict, own_photo: Path) -> dict:
 
 
 def _env(given: dict) -> dict:
-    return {**THREADS, **{k: v for k, v in given.items() if k in ENV_KEYS}}
+    offline = OFFLINE_ENV if MODE == "full" else {}
+    return {**THREADS, **offline, **{k: v for k, v in given.items() if k in ENV_KEYS}}
 
 
 @pytest.fixture(scope="module")
 def matrix_results(own_photo) -> dict[str, runner.Result]:
-    """Every case of MATRIX, run once, in test mode, by id.
+    """Every case of MATRIX, run once, in MODE, by id.
 
     The runs of one notebook go one after another (they write the same files in data/artifacts).
     The generative notebooks score with the committed judge, so no notebook waits for another.
@@ -212,8 +265,8 @@ def matrix_results(own_photo) -> dict[str, runner.Result]:
         for name, precision, given in cases:
             [path] = runner.resolve([name])
             out[_id((name, precision, given))] = runner.run_notebook(
-                path, "test", precision=precision, parameters=_params(given, own_photo),
-                timeout=600, env=_env(given),
+                path, MODE, precision=precision, parameters=_params(given, own_photo),
+                timeout=CELL_TIMEOUT[MODE], env=_env(given),
             )
         return out
 
@@ -231,12 +284,13 @@ def test_path(case, matrix_results, own_photo):
     name, precision, given = case
     result = matrix_results[_id(case)]
     assert result.status == "ok", result.error
+    assert result.mode == MODE
     assert result.precision == precision, "setup() did not report the precision asked for"
     assert result.parameters == _params(given, own_photo)
     for key, value in result.metrics.items():
         # report.record stores NaN and infinities as strings: no recorded number may be one.
         assert value not in ("nan", "inf", "-inf"), f"{result.name}: {key} = {value}"
-    checks = dict(SANITY.get(name, {}))
+    checks = {**SANITY.get(name, {}), **MODE_SANITY.get(MODE, {}).get(name, {})}
     for key, value in given.items():
         checks.update(SWITCH_CHECKS.get((name, key, value), {}))
     for key, check in checks.items():
@@ -244,7 +298,8 @@ def test_path(case, matrix_results, own_photo):
         assert check(result.metrics[key]), f"{result.name}: {key} = {result.metrics[key]!r}"
 
 
-@pytest.mark.skipif(PATH_SET == "oldest", reason="the oldest set runs every notebook once, without switches")
+@pytest.mark.skipif(PATH_SET != "all" or bool(os.environ.get("COURSE_PATHS_NB", "").split()),
+                    reason="only the whole matrix of make test covers every switch")
 def test_matrix_covers_every_notebook_and_switch():
     mixed = {name for name, precision, _ in MATRIX if precision == "mixed_float16"}
     assert mixed == {n[:2] for n in NOTEBOOKS}
@@ -254,3 +309,43 @@ def test_matrix_covers_every_notebook_and_switch():
     assert set(SANITY) <= {n[:2] for n in NOTEBOOKS}
     assert {(n, k, v) for n, _, p in SWITCHES for k, v in p.items()} == set(SWITCH_CHECKS)
     assert np.all([isinstance(p, dict) for _, _, p in MATRIX])
+    assert set(FULL_SMOKE) == {n[:2] for n in NOTEBOOKS}, "every notebook has its full-smoke cuts"
+
+
+#: Parameters whose names look like training lengths but are not: 00 only prints its example, and
+#: 09's SAMPLE_STEPS and GUIDE_STEPS are DDIM sampling steps, part of the full-size evaluation.
+NOT_TRAINING = {("00", "EXAMPLE_EPOCHS"), ("09", "SAMPLE_STEPS"), ("09", "GUIDE_STEPS")}
+TRAINING_LENGTH = re.compile(r"EPOCHS|STEPS|ROUNDS")
+
+
+def _full_values(nb) -> dict:
+    """Each ``NAME = course_utils.budget(..., full=VALUE)`` of the parameters cell: NAME -> VALUE."""
+    import ast
+
+    index, _ = runner.parameter_names(nb)
+    values = {}
+    for node in ast.parse(nb.cells[index].source).body:
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and isinstance(node.targets[0], ast.Name)):
+            for keyword in node.value.keywords:
+                if keyword.arg == "full":
+                    values[node.targets[0].id] = ast.literal_eval(keyword.value)
+    return values
+
+
+def test_full_smoke_cuts_only_training():
+    """The full smoke cuts every training length of every notebook, and nothing else: each
+    override names an epoch count, a step count or a number of mining rounds of its notebook's
+    parameters cell, and sets it to a positive integer below its full-mode value."""
+    import nbformat
+
+    for name, given in FULL_SMOKE.items():
+        [path] = runner.resolve([name])
+        nb = nbformat.read(path, as_version=4)
+        _, known = runner.parameter_names(nb)
+        full = _full_values(nb)
+        lengths = {k for k in known if TRAINING_LENGTH.search(k) and (name, k) not in NOT_TRAINING}
+        assert set(given) == lengths, f"{name}: the full smoke must cut exactly {sorted(lengths)}"
+        for key, value in given.items():
+            assert isinstance(value, int) and value > 0, f"{name}: {key} = {value!r}"
+            assert full.get(key) is None or value < full[key], f"{name}: {key} = {value} is no cut"
