@@ -47,8 +47,10 @@ def _section_title(source: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def sections(path: Path, live: list | None) -> list[dict]:
-    """The notebook's ``##`` sections with their slides, cells and times."""
+def sections(path: Path, live: dict | None) -> list[dict]:
+    """The notebook's ``##`` sections with their slides, cells and times.
+
+    ``live``: test-mode seconds by cell id (``site/live_times.json``), or None if not measured."""
     nb = nbformat.read(path, as_version=4)
     kinds = slides.slide_types(nb)
     found: list[dict] = []
@@ -64,7 +66,7 @@ def sections(path: Path, live: list | None) -> list[dict]:
         if cell.cell_type == "code" and kind != "skip":
             section["code"] += 1
             quick = _seconds(cell) or 0.0
-            test = (live[index] if live and index < len(live) else None) or 0.0
+            test = (live.get(cell.get("id")) if live else None) or 0.0
             section["quick"] += quick
             section["test"] += test
             if quick >= STORED_FROM_SECONDS:

@@ -1,9 +1,11 @@
 """Measure how long every code cell takes in ``test`` mode, for the lecturer's page.
 
 Runs each notebook top to bottom in a fresh kernel with ``COURSE_MODE=test`` (nothing is written
-back to the notebook) and stores, per notebook, the seconds of every code cell, the machine's
-CPU count and the load average before and after, in ``site/live_times.json``. The lecturer's
-page (``site/lecturers.py``) reads that file; re-run this after a notebook changes:
+back to the notebook) and stores, per notebook, the seconds of every code cell by cell id, the
+machine's CPU count and the load average before and after, in ``site/live_times.json``. The
+lecturer's page (``site/lecturers.py``) reads that file. A cell added later has no time until its
+notebook is measured again (``tests/test_site_build.py`` names it); re-run this after a notebook
+changes:
 
     .venv/bin/python site/measure_live_times.py [NN ...]
 """
@@ -44,7 +46,7 @@ def measure(path: Path) -> dict:
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
     client.execute(env=env)
     total = round(time.perf_counter() - start, 1)
-    cells = [_seconds(c) if c.cell_type == "code" else None for c in nb.cells]
+    cells = {c.id: _seconds(c) for c in nb.cells if c.cell_type == "code"}  # by cell id
     return {"total_seconds": total, "cell_seconds": cells,
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
