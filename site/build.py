@@ -83,6 +83,44 @@ def check_offline(path: Path) -> None:
         raise SystemExit(f"{path}: loads from outside its folder: {remote[:5]}")
 
 
+def deck_css() -> str:
+    """The decks' boxes, from the sizes course_utils.slides estimates slide heights with (each
+    figure's width is set per image by deck_notebook)."""
+    from course_utils import slides
+
+    return f"""
+.reveal .jp-OutputArea-output img {{ max-width: 100%; height: auto; }}
+.reveal .jp-InputArea-editor .highlight {{ max-height: {slides.CODE_BOX}px; overflow-y: auto; }}
+.reveal .jp-OutputArea-output pre {{ max-height: {slides.TEXT_BOX}px; overflow-y: auto; }}
+"""
+
+
+def deck_notebook(path: Path):
+    """The notebook as its deck shows it (course_utils.slides.deck_layout): consecutive prints
+    merged into one output; a figure cell too tall with its code shows its outputs only
+    (nbconvert's ``transient.remove_source``), its figures shrunk if that is what it takes; every
+    figure drawn at the width the slide estimate used."""
+    import nbformat
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    from course_utils import slides
+
+    nb = nbformat.read(path, as_version=4)
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        show_code, scale = slides.deck_layout(cell)
+        if not show_code:
+            cell.metadata["transient"] = {"remove_source": True}
+        sizes = iter(slides._image_sizes(cell))
+        for out in cell.outputs:
+            if "image/png" in out.get("data", {}):
+                width, _ = next(sizes)
+                out.setdefault("metadata", {})["image/png"] = {"width": max(1, int(width * scale))}
+    return nb
+
+
 def build_slides(out: Path) -> list[Path]:
     from nbconvert import SlidesExporter
     from traitlets.config import Config
@@ -106,7 +144,8 @@ def build_slides(out: Path) -> list[Path]:
     exporter = SlidesExporter(config=config)
     written = []
     for nb in notebooks():
-        body, _ = exporter.from_filename(str(nb))
+        body, _ = exporter.from_notebook_node(deck_notebook(nb), resources={
+            "metadata": {"name": nb.stem, "path": str(nb.parent)}, "deck_css": deck_css()})
         target = out / f"{nb.stem}.slides.html"
         target.write_text(body, encoding="utf-8")
         check_offline(target)

@@ -9,7 +9,8 @@ routed: one for an address other than 127.0.0.1 is refused and fails the test.
 Checked: the home page, every notebook page and one deck load with no console error; every
 ``<img>`` has loaded; maths is typeset (MathJax's output elements present, no raw ``$$`` or
 ``\\[`` left in the text); the deck advances with ArrowRight and Space,
-and it has speaker notes, which ``s`` opens in the speaker view. Screenshots of one notebook
+and it has speaker notes, which ``s`` opens in the speaker view; every slide of every deck fits
+the 1280x720 slide. Screenshots of one notebook
 page and one slide go to the test's ``tmp_path`` and are copied to ``build/screenshots``.
 
 Skips: without Sphinx, nbconvert or Playwright (``make test-oldest`` installs only the oldest
@@ -243,4 +244,52 @@ def test_a_deck_advances_with_the_keyboard(browser, server, tmp_path):
     speaker.wait_for_selector("#current-slide iframe", state="attached", timeout=15_000)
     speaker.close()
     assert deck.errors == [], deck.errors
+    assert outside == [], f"requests that left 127.0.0.1: {outside[:5]}"
+
+
+#: Every leaf slide of the open deck: (h, v, content height in CSS pixels, first text). Reveal
+#: lays a slide out at its configured 1280x720 before scaling it to the window, so a slide's
+#: scrollHeight is in the same units as the slide size. MathJax typesets a hidden slide too small,
+#: so all slides are first shown at once and re-rendered together (fast); then each slide within
+#: 120 px of the limit is shown alone and re-rendered in place, as the deck does when it is
+#: shown, which can add about 30 px, and the larger height counts.
+_SLIDE_HEIGHTS = """async () => {
+    // the deck's own Reveal (nbconvert's template loads it with require.js, not as a global)
+    const Reveal = await new Promise(done => require(["lib/reveal.js/dist/reveal.js"], done));
+    const rerender = node => new Promise(done => MathJax.Hub.Queue(["Rerender", MathJax.Hub, node], () => done(1)));
+    const style = document.createElement("style");
+    style.textContent = ".reveal .slides section { display: block !important; }";
+    document.head.appendChild(style);
+    await rerender(document.body);
+    const slides = Reveal.getSlides();
+    const heights = slides.map(slide => slide.scrollHeight);
+    style.remove();
+    const out = [];
+    for (const [i, slide] of slides.entries()) {
+        const at = Reveal.getIndices(slide);
+        if (heights[i] > 600) {
+            Reveal.slide(at.h, at.v || 0);
+            await rerender(slide);
+            heights[i] = Math.max(heights[i], slide.scrollHeight);
+        }
+        out.push([at.h, at.v || 0, heights[i], (slide.innerText || "").trim().slice(0, 50)]);
+    }
+    return out;
+}"""
+
+
+def test_every_slide_fits_the_screen(browser, server):
+    """No slide of any deck is taller than the 720 px slide: course_utils.slides estimates heights
+    to split and lay out the slides, and this measures what the browser actually draws."""
+    context, outside = browser
+    too_tall = []
+    for name in NOTEBOOKS:
+        deck = _check_page(context, f"{server}/slides/{name}.slides.html", expect_maths=False)
+        deck.page.wait_for_selector(".reveal.ready", timeout=20_000)
+        deck.page.wait_for_timeout(300)
+        heights = deck.page.evaluate(_SLIDE_HEIGHTS)
+        assert heights, f"{name}: no slides"
+        too_tall += [(name, h, v, px, text) for h, v, px, text in heights if px > 720]
+        deck.page.close()
+    assert too_tall == [], f"{len(too_tall)} slide(s) taller than 720 px: {too_tall[:10]}"
     assert outside == [], f"requests that left 127.0.0.1: {outside[:5]}"

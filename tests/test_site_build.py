@@ -52,3 +52,54 @@ def test_a_broken_link_and_a_missing_image_fail_the_build(tmp_path):
          str(src), str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode != 0
     assert "nowhere.md" in run.stderr and "missing.png" in run.stderr, run.stderr[-2000:]
+
+
+def test_every_shown_code_cell_has_its_live_time():
+    """The lecturer's page gives each section's test-mode seconds from site/live_times.json, keyed
+    by cell id: a code cell added or replaced since the last measurement would silently count as
+    0 s. Re-measure the notebooks named: ``.venv/bin/python site/measure_live_times.py NN``."""
+    import json
+
+    import nbformat
+
+    from course_utils import slides
+
+    times = json.loads((ROOT / "site" / "live_times.json").read_text(encoding="utf-8"))["notebooks"]
+    stale = {}
+    for path in build.notebooks():
+        nb = nbformat.read(path, as_version=4)
+        measured = times.get(path.stem, {}).get("cell_seconds", {})
+        assert isinstance(measured, dict), f"{path.stem}: cell_seconds must map cell ids to seconds"
+        missing = [i for i, (cell, kind) in enumerate(zip(nb.cells, slides.slide_types(nb)))
+                   if cell.cell_type == "code" and kind != "skip" and cell.id not in measured]
+        if missing:
+            stale[path.name[:2]] = missing
+    assert not stale, f"cells without a live time (notebook: cell indices): {stale}"
+
+
+def test_a_deck_shows_a_tall_figure_cell_as_the_slide_estimate_does(tmp_path):
+    """site/build.py's deck_notebook applies course_utils.slides.deck_layout: prints merged, the
+    code of a too-tall figure cell removed, and each figure drawn at the estimated width."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from course_utils import slides
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_slides import _png
+
+    cell = new_code_cell("a()\nb()")
+    cell.outputs = [new_output("stream", name="stdout", text="one\n"),
+                    new_output("stream", name="stdout", text="two\n")]
+    cell.outputs += [new_output("display_data", data={"image/png": _png(800, 300), "text/plain": "<F>"})
+                     for _ in range(2)]
+    path = tmp_path / "99_x.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# T"), cell]), path)
+    show_code, scale = slides.deck_layout(nbformat.read(path, as_version=4).cells[1])
+    assert not show_code and scale < 1
+    deck = build.deck_notebook(path).cells[1]
+    assert deck.metadata["transient"] == {"remove_source": True}
+    assert [o.output_type for o in deck.outputs] == ["stream", "display_data", "display_data"]
+    assert deck.outputs[0].text == "one\ntwo\n"
+    assert [o.metadata["image/png"]["width"] for o in deck.outputs[1:]] == [int(800 * scale)] * 2
+    assert slides.cell_height(deck) == slides.cell_height(cell)  # the deck's cell fits as estimated
