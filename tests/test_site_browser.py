@@ -251,7 +251,7 @@ def test_a_deck_advances_with_the_keyboard(browser, server, tmp_path):
 #: lays a slide out at its configured 1280x720 before scaling it to the window, so a slide's
 #: scrollHeight is in the same units as the slide size. MathJax typesets a hidden slide too small,
 #: so all slides are first shown at once and re-rendered together (fast); then each slide within
-#: 120 px of the limit is shown alone and re-rendered in place, as the deck does when it is
+#: 70 px of the limit is shown alone and re-rendered in place, as the deck does when it is
 #: shown, which can add about 30 px, and the larger height counts.
 _SLIDE_HEIGHTS = """async () => {
     // the deck's own Reveal (nbconvert's template loads it with require.js, not as a global)
@@ -267,7 +267,7 @@ _SLIDE_HEIGHTS = """async () => {
     const out = [];
     for (const [i, slide] of slides.entries()) {
         const at = Reveal.getIndices(slide);
-        if (heights[i] > 600) {
+        if (heights[i] > 650) {
             Reveal.slide(at.h, at.v || 0);
             await rerender(slide);
             heights[i] = Math.max(heights[i], slide.scrollHeight);
