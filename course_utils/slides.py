@@ -28,7 +28,7 @@ The rules, in the order they are tried for each cell:
    the cell that would overflow it starts a ``subslide``.
 
 The notebook itself carries :data:`RISE_SETTINGS` (``metadata.rise``): RISE lays the slides out
-at 1280x720 and lets a slide taller than the screen scroll.
+at 1280x720 in the theme the static decks use, and lets a slide taller than the screen scroll.
 
 Heights are estimated from the stored notebook as the static decks (``make slides``) lay it out
 (:func:`cell_height`, with constants measured in headless Chromium): markdown from its wrapped
@@ -57,8 +57,10 @@ from typing import Any, Iterable
 from . import colab, paths
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
-#: Notebook metadata for RISE (live slides): the slide size and scrolling of tall slides.
-RISE_SETTINGS = {"width": 1280, "height": 720, "scroll": True}
+#: Notebook metadata for RISE (live slides): the slide size, scrolling of tall slides, and
+#: reveal.js's "white" theme, whose font ships with RISE (its default theme fetches two fonts from
+#: fonts.googleapis.com: nothing on a slide may need the internet).
+RISE_SETTINGS = {"width": 1280, "height": 720, "scroll": True, "theme": "white"}
 #: Usable height of one slide's cells, in CSS pixels: a 1280x720 slide less the 40 px a deck's
 #: slide adds around its cells, less a margin for the estimates' error.
 SLIDE_HEIGHT = 620
