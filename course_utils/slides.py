@@ -22,7 +22,8 @@ The rules, in the order they are tried for each cell:
    the code and the picture.
 6. A code cell with an image in its stored output is the key figure of its part of the section:
    it starts a ``subslide`` of its own (the code and the figure; the prose after it continues that
-   sub-slide while it fits).
+   sub-slide while it fits). So does a cell that shows an ipywidgets widget (01's kernel explorer,
+   05's latent explorer): its stored output is a line of text, but live it is as tall as a figure.
 7. Every other cell continues the current slide (``-``) while the estimated height of that
    slide stays within :data:`SLIDE_HEIGHT` pixels (a 1280x720 screen less reveal.js's margins);
    the cell that would overflow it starts a ``subslide``.
@@ -57,6 +58,8 @@ from typing import Any, Iterable
 from . import colab, paths
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
+#: The output type by which a stored output shows a widget.
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: Notebook metadata for RISE (live slides): the slide size, scrolling of tall slides, and
 #: reveal.js's "white" theme, whose font ships with RISE (its default theme fetches two fonts from
 #: fonts.googleapis.com: nothing on a slide may need the internet).
@@ -142,6 +145,11 @@ def _image_sizes(cell: Any) -> list[tuple[float, float]]:
 def _images(cell: Any) -> list[int]:
     """Heights, in CSS pixels on a deck's slide, of the images in a code cell's stored outputs."""
     return [round(h) for _, h in _image_sizes(cell)]
+def _widgets(cell: Any) -> bool:
+    """True when ``cell``'s stored outputs show an ipywidgets widget."""
+    return any(WIDGET_MIME in out.get("data", {}) for out in cell.get("outputs", []))
+
+
 def _texts(cell: Any) -> list[str]:
     """The text outputs of a code cell a deck shows: consecutive stream outputs of one name as one
     (as the decks merge them), stderr left out (hidden there)."""
@@ -385,7 +393,7 @@ def slide_types(nb: Any) -> list[str]:
             kind = "skip"
         elif cell.cell_type == "markdown" and level is None and _is_derivation(cell.source):
             kind = "notes"
-        elif cell.cell_type == "code" and _images(cell):
+        elif cell.cell_type == "code" and (_images(cell) or _widgets(cell)):
             kind = "subslide"
         elif cell.cell_type in ("markdown", "code") and height + cell_height(cell) > SLIDE_HEIGHT:
             kind = "subslide"

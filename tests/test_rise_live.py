@@ -10,8 +10,9 @@ with notebook 01, the one with an interactive kernel explorer:
   and fails the test.
 * JupyterLab's "Run All Cells" runs the notebook: every code cell gets an execution count and no
   output is an error.
-* The explorer's nine sliders render, and moving one redraws the filtered photo: a round trip
-  through the kernel.
+* The explorer's nine sliders render at the weights of the kernel it starts from (a slider range
+  too narrow for them clipped sharpen's 5 to 4 once), and moving one redraws the filtered photo:
+  a round trip through the kernel.
 * ``Alt+R`` on the explorer's cell opens the RISE slideshow at that cell's slide: reveal.js lays it
   out at the notebook's ``metadata.rise`` size (1280x720), maths is typeset, the explorer's sliders
   render on the slide, ``Shift+Enter`` runs the cell again from the slide (its execution count
@@ -50,8 +51,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE = os.environ.get("COURSE_REQUIRE_BROWSER", "") not in ("", "0")
 NOTEBOOK = "01_convolution_math"
-EXPLORER_CODE = "widgets.FloatSlider"  # in the explorer's cell and no other
+EXPLORER_CODE = "display(explorer)"  # the cell that shows the explorer, and no other
 SLIDERS = 9  # one per weight of the 3x3 kernel
+START = [0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0]  # the sharpen kernel the explorer starts from
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -207,6 +209,8 @@ def test_lecturer_runs_the_notebook_and_presents_it_live(context, lab, tmp_path)
     sliders = cell.locator(".widget-slider")
     sliders.first.wait_for(timeout=60_000)
     assert sliders.count() == SLIDERS, f"{sliders.count()} sliders rendered, expected {SLIDERS}"
+    readouts = [float(t) for t in cell.locator(".widget-slider .widget-readout").all_inner_texts()]
+    assert readouts == START, f"the sliders start at {readouts}, not at the sharpen kernel {START}"
     photo = cell.locator(".widget-output img")
     before = photo.first.get_attribute("src")
     handle = cell.locator(".widget-slider .ui-slider-handle").first

@@ -91,6 +91,20 @@ def test_a_heading_inside_a_code_fence_is_not_a_heading():
     assert slides.slide_types(nb) == ["slide", "-"]
 
 
+def test_a_cell_that_shows_a_widget_starts_a_sub_slide():
+    # Stored, a widget is one line of text; live (RISE) it is as tall as a figure, so it must not
+    # share the slide of the code before it.
+    widget = new_code_cell("display(explorer)")
+    widget.outputs = [new_output("display_data", data={
+        slides.WIDGET_MIME: {"model_id": "0" * 32, "version_major": 2, "version_minor": 0},
+        "text/plain": "HBox(children=(...))"})]
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_code_cell("def explorer():\n    pass"), widget,
+                             new_code_cell("print(1)")])
+    assert slides.slide_types(nb) == ["slide", "-", "subslide", "-"]
+    widget.outputs[0]["data"].pop(slides.WIDGET_MIME)  # the same cell, showing only text
+    assert slides.slide_types(nb) == ["slide", "-", "-", "-"]
+
+
 def _figure_sized(source, *sizes):
     cell = new_code_cell(source)
     cell.outputs = [new_output("display_data", data={"image/png": _png(w, h), "text/plain": "<Figure>"})
