@@ -11,7 +11,8 @@ Checked: the home page, every notebook page and one deck load with no console er
 ``\\[`` left in the text); the deck advances with ArrowRight and Space,
 and it has speaker notes, which ``s`` opens in the speaker view; every slide of every deck fits
 the 1280x720 slide. Screenshots of one notebook
-page and one slide go to the test's ``tmp_path`` and are copied to ``build/screenshots``.
+page and one slide go to the test's ``tmp_path`` and are copied to ``build/screenshots``, with
+the build times (``build_seconds.txt``) and the slide count and tallest slide (``slide_heights.txt``).
 
 Skips: without Sphinx, nbconvert or Playwright (``make test-oldest`` installs only the oldest
 TensorFlow/Keras set, which this test does not concern), without the npm packages of
@@ -282,7 +283,7 @@ def test_every_slide_fits_the_screen(browser, server):
     """No slide of any deck is taller than the 720 px slide: course_utils.slides estimates heights
     to split and lay out the slides, and this measures what the browser actually draws."""
     context, outside = browser
-    too_tall = []
+    too_tall, tallest, count = [], (0, ""), 0
     for name in NOTEBOOKS:
         deck = _check_page(context, f"{server}/slides/{name}.slides.html", expect_maths=False)
         deck.page.wait_for_selector(".reveal.ready", timeout=20_000)
@@ -290,6 +291,11 @@ def test_every_slide_fits_the_screen(browser, server):
         heights = deck.page.evaluate(_SLIDE_HEIGHTS)
         assert heights, f"{name}: no slides"
         too_tall += [(name, h, v, px, text) for h, v, px, text in heights if px > 720]
+        count += len(heights)
+        tallest = max([tallest] + [(px, f"{name} slide {h}.{v}") for h, v, px, _ in heights])
         deck.page.close()
+    summary = ROOT / "build" / "screenshots" / "slide_heights.txt"
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text(f"{count} slides in {len(NOTEBOOKS)} decks; tallest {tallest[0]} px ({tallest[1]})\n")
     assert too_tall == [], f"{len(too_tall)} slide(s) taller than 720 px: {too_tall[:10]}"
     assert outside == [], f"requests that left 127.0.0.1: {outside[:5]}"
